@@ -1,0 +1,69 @@
+"""Portal Messaging: the app factory."""
+
+import logging
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from portal import config as settings
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config=None):
+    """Create the app; `config` (a mapping) overrides settings from the environment."""
+    instance = (config or {}).get("INSTANCE_PATH") or settings.instance_path()
+    os.makedirs(instance, exist_ok=True)
+    app = Flask(__name__, instance_path=instance)
+    app.config.from_mapping(settings.from_environment(instance))
+    if config:
+        app.config.from_mapping(config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(app)
+    migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from portal import auth_sessions, errors, queues, templating
+
+    auth_sessions.init_app(app)
+    queues.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app):
+    from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.client import bp as client_bp
+    from portal.blueprints.health import bp as health_bp
+    from portal.blueprints.settings import bp as settings_bp
+    from portal.blueprints.workspace import bp as workspace_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(workspace_bp, url_prefix="/app")
+    app.register_blueprint(client_bp, url_prefix="/portal")
+    app.register_blueprint(settings_bp, url_prefix="/settings")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: WAL so readers don't block the writer, and wait instead of failing when busy."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,71 @@
+"""Logins as server-side records: logout, password change and deactivation end them."""
+
+import secrets
+
+from flask import session
+from flask_login import login_user, logout_user
+from sqlalchemy import select, update
+
+from portal.extensions import db, login_manager
+from portal.models import LoginSession, User
+from portal.models.base import utcnow
+
+
+def init_app(app):
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def _load_user(user_id):
+    token = session.get("sid")
+    if not token or not str(user_id).isdigit():
+        return None
+    row = db.session.execute(
+        select(User, LoginSession)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            LoginSession.token == token,
+            LoginSession.revoked_at.is_(None),
+        )
+    ).first()
+    if row is None or not row.User.is_active:
+        return None
+    return row.User
+
+
+def start_session(user):
+    """Log `user` in with a fresh session cookie and a server-side record."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, token=token))
+    db.session.commit()
+    login_user(user)
+    session["sid"] = token
+
+
+def end_session():
+    """Log out and revoke this session on the server, so a copied cookie stops working."""
+    token = session.get("sid")
+    if token:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def revoke_sessions(user, keep_current=False):
+    """End `user`'s sessions everywhere (optionally keeping the one making this request)."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep_current and session.get("sid"):
+        query = query.where(LoginSession.token != session["sid"])
+    db.session.execute(query.values(revoked_at=utcnow()))

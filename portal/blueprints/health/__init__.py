@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("health", __name__)
+
+from portal.blueprints.health import views  # noqa: E402, F401

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__)
+
+from portal.blueprints.settings import views  # noqa: E402, F401

@@ -1,0 +1,90 @@
+"""Settings from the environment: the one place configuration is read."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def _bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path():
+    """The instance folder: `PORTAL_INSTANCE_PATH`, else `instance/` in the project."""
+    configured = os.environ.get("PORTAL_INSTANCE_PATH")
+    if configured:
+        return str(Path(configured).resolve())
+    return str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def embedded_redis_socket(instance):
+    return os.path.join(instance, "redis.sock")
+
+
+def default_redis_url(instance):
+    return f"unix://{embedded_redis_socket(instance)}"
+
+
+def _secret_key(instance):
+    """`SECRET_KEY`, else one generated once into the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(instance):
+    """Build the Flask config mapping for an app whose instance folder is `instance`."""
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance}/portal.sqlite3"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    max_upload_mb = _int("MAX_UPLOAD_MB", 25)
+    redis_url = os.environ.get("REDIS_URL") or default_redis_url(instance)
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://", 1)
+        if redis_url.startswith("unix://")
+        else redis_url,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Portal Messaging <no-reply@portal.localhost>"
+        ),
+        "MAIL_OUTBOX_DIR": os.path.join(instance, "outbox"),
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "CLIENT_NOTIFY_DELAY_SECONDS": _int("CLIENT_NOTIFY_DELAY_SECONDS", 600),
+        "REMINDER_INTERVAL_SECONDS": _int("REMINDER_INTERVAL_SECONDS", 1800),
+        "INVITATION_TTL_SECONDS": _int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
+        "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 3600),
+        "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance, "uploads"),
+        "MAX_UPLOAD_MB": max_upload_mb,
+        "MAX_FILES_PER_MESSAGE": 10,
+        # Whole request: ten files at the limit plus room for the text fields.
+        "MAX_CONTENT_LENGTH": (max_upload_mb * 10 + 1) * 1024 * 1024,
+        "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

@@ -1,0 +1,43 @@
+"""Error pages in the product's words (and short text for htmx requests)."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: ("Something was wrong with that request", "Please go back and try again."),
+    403: ("Not allowed", "You don't have permission to do that."),
+    404: ("Not found", "There is nothing here, or you don't have access to it."),
+    405: ("Not allowed", "That action isn't available here."),
+    413: (
+        "Too large",
+        "That upload is larger than allowed. Go back and send smaller files.",
+    ),
+    429: (
+        "Too many attempts",
+        "Too many attempts in a short time. Please wait a few minutes and try again.",
+    ),
+}
+
+
+def init_app(app):
+    for status in MESSAGES:
+        app.register_error_handler(status, _render)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _render(error, status=None, message=None):
+    status = status or getattr(error, "code", 500)
+    title, default = MESSAGES.get(status, ("Error", "Something went wrong."))
+    message = message or default
+    if request.headers.get("HX-Request"):
+        return message, status
+    return render_template("errors.html", title=title, message=message), status
+
+
+def _csrf_error(error):
+    return _render(
+        error,
+        400,
+        "This form had expired or did not come from this site. Go back, reload the page "
+        "and send it again — nothing was saved.",
+    )

@@ -1,0 +1,60 @@
+"""Sending email: SMTP when `MAIL_SERVER` is set, else .eml files in the instance folder."""
+
+import logging
+import os
+import smtplib
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+from flask import current_app, render_template
+
+log = logging.getLogger(__name__)
+
+
+def build_email(to, subject, template, headers=None, **context):
+    """An EmailMessage with a plain-text and an HTML part from `email/<template>.txt|.html`."""
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = formataddr((context.get("recipient_name", ""), to))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="portal.localhost")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    context.setdefault("base_url", config["PORTAL_BASE_URL"])
+    message.set_content(render_template(f"email/{template}.txt", **context))
+    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
+    return message
+
+
+def send_email(to, subject, template, headers=None, **context):
+    """Render and deliver one email; raises on delivery failure so jobs can retry."""
+    message = build_email(to, subject, template, headers=headers, **context)
+    deliver(message)
+    return message
+
+
+def deliver(message):
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        _write_eml(message, config["MAIL_OUTBOX_DIR"])
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)
+    log.info("mail: sent %r to %s", message["Subject"], message["To"])
+
+
+def _write_eml(message, outbox):
+    os.makedirs(outbox, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = os.path.join(outbox, f"{stamp}-{uuid.uuid4().hex[:8]}.eml")
+    with open(path, "wb") as f:
+        f.write(bytes(message))
+    log.info("mail: no MAIL_SERVER; wrote %r to %s as %s", message["Subject"], message["To"], path)

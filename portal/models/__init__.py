@@ -1,0 +1,18 @@
+"""The data model: users, rooms, messages and what the jobs record."""
+
+from portal.models.messages import Attachment, Message, ReadState
+from portal.models.notifications import NotificationLog
+from portal.models.rooms import Participant, Room
+from portal.models.users import Invitation, LoginSession, User
+
+__all__ = [
+    "Attachment",
+    "Invitation",
+    "LoginSession",
+    "Message",
+    "NotificationLog",
+    "Participant",
+    "ReadState",
+    "Room",
+    "User",
+]

@@ -1,0 +1,47 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+from portal.models.users import User
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Newest activity first in room lists: bumped by every message.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+    participants: Mapped[list["Participant"]] = relationship(
+        back_populates="room", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
+    def __repr__(self):
+        return f"<Room {self.id} {self.title!r}>"
+
+
+class Participant(db.Model):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("room_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    room: Mapped[Room] = relationship(back_populates="participants")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

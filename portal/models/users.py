@@ -1,0 +1,105 @@
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+
+INTERNAL = "internal"
+CLIENT = "client"
+KINDS = (INTERNAL, CLIENT)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    # Stored lower-cased: the unique index makes emails unique case-insensitively.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    access_all_rooms: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("email")
+    def _normalize_email(self, _key, value):
+        return normalize_email(value)
+
+    @property
+    def is_internal(self):
+        return self.kind == INTERNAL
+
+    @property
+    def is_client(self):
+        return self.kind == CLIENT
+
+    @property
+    def is_active(self):
+        """Flask-Login's check: deactivated users and unactivated portal accounts can't log in."""
+        return self.active and self.activated_at is not None
+
+    @property
+    def status(self):
+        if not self.active:
+            return "deactivated"
+        return "active" if self.activated_at else "invited"
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def __repr__(self):
+        return f"<User {self.id} {self.kind} {self.email}>"
+
+
+def normalize_email(value):
+    return (value or "").strip().lower()
+
+
+class LoginSession(db.Model):
+    """A server-side record of one login, so logout and deactivation really end it."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Invitation(db.Model):
+    """A single-use link: an invitation (`purpose="invite"`) or a password reset."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="invite")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_count: Mapped[int] = mapped_column(Integer, default=1)
+
+    user: Mapped[User] = relationship()
+
+
+def active_admin_count():
+    return db.session.scalar(
+        db.select(func.count(User.id)).where(User.is_admin.is_(True), User.active.is_(True))
+    )

@@ -1,0 +1,176 @@
+"""Fixtures: a real Redis and database for the session, a clean slate per test, named people."""
+
+import os
+import re
+import shutil
+import tempfile
+
+import pytest
+import redis as redis_lib
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import MetaData
+
+from portal import create_app, embedded_redis
+from portal.extensions import db
+from portal.users import create_user
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    path = tempfile.mkdtemp(prefix="portal-tests-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_root):
+    """The Redis in REDIS_URL, else an embedded one for this test session."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    socket = os.path.join(tmp_root, "redis.sock")
+    process = embedded_redis.start(socket, tmp_root)
+    yield f"unix://{socket}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_root):
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root}/test.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_root, redis_url, database_url):
+    """Settings shared by the in-process app and the server processes tests start."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": os.path.join(tmp_root, "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://", 1),
+        "UPLOAD_DIR": os.path.join(tmp_root, "uploads"),
+        "MAIL_SERVER": None,
+        "MAIL_OUTBOX_DIR": os.path.join(tmp_root, "outbox"),
+        "PORTAL_BASE_URL": "http://portal.test",
+        "RQ_QUEUE": "portal-test",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = PortalClient
+    with app.app_context():
+        _reset_schema()
+        upgrade()
+    return app
+
+
+def _reset_schema():
+    """Start from an empty database, so the migrations themselves are what's tested."""
+    existing = MetaData()
+    existing.reflect(db.engine)
+    existing.drop_all(db.engine)
+
+
+@pytest.fixture(autouse=True)
+def _clean_slate(request, app):
+    """Every test starts with empty tables, an empty Redis database and an empty outbox."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.Model.metadata.sorted_tables):
+                conn.execute(table.delete())
+    redis_lib.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    shutil.rmtree(app.config["MAIL_OUTBOX_DIR"], ignore_errors=True)
+    shutil.rmtree(app.config["UPLOAD_DIR"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's: a request context held open for the whole test shares
+    `g` with every test-client request (Flask-WTF caches its CSRF token in `g`)."""
+    yield
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+class PortalClient(FlaskClient):
+    """A test client that can log in and send the CSRF token like the real forms."""
+
+    def csrf_token(self):
+        page = self.get("/", follow_redirects=True)
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        assert match, "no csrf token on the page"
+        return match.group(1)
+
+    def form_post(self, url, data=None, **kwargs):
+        """POST a form with a valid CSRF token, as a browser would."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, email, password=PASSWORD):
+        return self.form_post("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.form_post("/logout")
+
+
+def detached(obj):
+    """Load every column and detach, so tests can read it outside an app context."""
+    db.session.refresh(obj)
+    db.session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: `make_user("staff", kind="internal", ...)` → staff@example.test.
+
+    Runs in its own app context: a context left open across test-client requests
+    would share `g` between them (and with it Flask-WTF's cached CSRF token).
+    """
+
+    def make(handle, kind="internal", password=PASSWORD, **flags):
+        active = flags.pop("active", True)
+        with app.app_context():
+            user = create_user(
+                f"{handle}@example.test", handle.title(), kind, password=password, **flags
+            )
+            user.active = active
+            db.session.commit()
+            return detached(user)
+
+    return make
+
+
+@pytest.fixture
+def people(make_user):
+    """The named personas of the test suite."""
+    return {
+        "admin": make_user("admin", is_admin=True),
+        "staff": make_user("staff"),
+        "staff_all": make_user("staff_all", access_all_rooms=True),
+        "client": make_user("client", kind="client"),
+        "outsider": make_user("outsider", kind="client"),
+        "invited": make_user("invited", kind="client", password=None),
+        "deactivated": make_user("deactivated", active=False),
+    }
