@@ -1,9 +1,81 @@
-"""Who may do what: the one place the access rules (PRODUCT.md §2) live."""
+"""Who may do what: the one place the access rules (PRODUCT.md §2) live.
+
+Every route that touches a room loads it through `load_room`, so a room the user may
+not view is a 404 whatever the route; `ensure_*` guards turn a forbidden action on a
+visible room into a 403.
+"""
 
 from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import exists, false, or_, select
+
+from portal.extensions import db
+from portal.models import Participant, Room, User
+
+
+def visible_rooms(user):
+    """A SELECT of the rooms `user` may view."""
+    query = select(Room)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return query.where(false())
+    if user.is_internal and user.access_all_rooms:
+        return query
+    member = exists().where(Participant.room_id == Room.id, Participant.user_id == user.id)
+    if user.is_internal:
+        return query.where(or_(member, Room.created_by_id == user.id))
+    return query.where(member)
+
+
+def can_view(user, room):
+    return db.session.scalar(visible_rooms(user).where(Room.id == room.id)) is not None
+
+
+def can_post(user, room):
+    return not room.is_archived and can_view(user, room)
+
+
+def can_manage(user, room):
+    """Participants, rename, archive: internal users who can view the room, never clients."""
+    return user.is_internal and can_view(user, room)
+
+
+def load_room(room_id, user=None):
+    """The room if `user` (default: the current user) may view it, else 404."""
+    user = user or current_user
+    room = db.session.scalar(visible_rooms(user).where(Room.id == room_id))
+    if room is None:
+        abort(404)
+    return room
+
+
+def ensure_can_post(room, user=None):
+    if not can_post(user or current_user, room):
+        abort(403)
+
+
+def ensure_can_manage(room, user=None):
+    if not can_manage(user or current_user, room):
+        abort(403)
+
+
+def viewer_ids(room_id):
+    """Ids of every user who may view the room now: active participants and all-rooms staff."""
+    active = User.active.is_(True) & User.activated_at.is_not(None)
+    participants = (
+        select(Participant.user_id).join(User).where(Participant.room_id == room_id, active)
+    )
+    creator = (
+        select(Room.created_by_id)
+        .join(User, User.id == Room.created_by_id)
+        .where(Room.id == room_id, User.kind == "internal", active)
+    )
+    all_rooms = select(User.id).where(
+        User.kind == "internal", User.access_all_rooms.is_(True), active
+    )
+    ids = set(db.session.scalars(participants.union(creator, all_rooms)))
+    return ids
 
 
 def internal_required(view):

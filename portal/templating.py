@@ -2,11 +2,15 @@
 
 from datetime import UTC
 
+from portal.rendering import excerpt, message_html
+
 
 def init_app(app):
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["isotime"] = iso_time
     app.jinja_env.filters["humansize"] = human_size
+    app.jinja_env.filters["message_html"] = message_html
+    app.jinja_env.filters["excerpt"] = excerpt
 
 
 def format_datetime(value):

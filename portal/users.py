@@ -50,3 +50,23 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def users_by_ids(ids):
+    """Users with these ids, internal users first, then by name."""
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(User).where(User.id.in_(ids)).order_by(User.kind.desc(), User.name)
+        )
+    )
+
+
+def pickable_users():
+    """Everyone who can be added to a room: not deactivated, internal users first."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.kind.desc(), User.name)
+        )
+    )

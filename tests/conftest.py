@@ -55,12 +55,31 @@ def app_config(tmp_root, redis_url, database_url):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://", 1),
-        "UPLOAD_DIR": os.path.join(tmp_root, "uploads"),
+        "UPLOAD_DIR": os.path.join(tmp_root, "instance", "uploads"),
         "MAIL_SERVER": None,
-        "MAIL_OUTBOX_DIR": os.path.join(tmp_root, "outbox"),
+        "MAIL_OUTBOX_DIR": os.path.join(tmp_root, "instance", "outbox"),
         "PORTAL_BASE_URL": "http://portal.test",
         "RQ_QUEUE": "portal-test",
     }
+
+
+@pytest.fixture(scope="session")
+def server_env(app_config):
+    """Environment for processes the tests start (gunicorn, rq): the same settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MAIL_", "CLIENT_NOTIFY", "REMINDER_", "PORTAL_", "UPLOAD_"))
+    }
+    env.update(
+        PORTAL_INSTANCE_PATH=app_config["INSTANCE_PATH"],
+        SECRET_KEY=app_config["SECRET_KEY"],
+        DATABASE_URL=app_config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app_config["REDIS_URL"],
+        PORTAL_BASE_URL=app_config["PORTAL_BASE_URL"],
+        RQ_QUEUE=app_config["RQ_QUEUE"],
+    )
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,166 @@
-from flask import render_template
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from portal.access import internal_required
+from portal.access import ensure_can_manage, internal_required, load_room
+from portal.blueprints import conversation
+from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.workspace import bp
+from portal.rooms import (
+    RoomError,
+    archive_room,
+    create_room,
+    participant_ids,
+    rename_room,
+    room_list,
+    set_participants,
+    unarchive_room,
+)
+from portal.users import pickable_users
+
+LAYOUT = "workspace/layout.html"
+
+
+def _with_people(form, room=None):
+    """Fill the participant checkboxes: active users, plus anyone already in the room."""
+    people = pickable_users()
+    if room is not None:
+        known = {u.id for u in people}
+        people += [u for u in room_people(room) if u.id not in known]
+    form.participant_ids.choices = [(u.id, u.name) for u in people]
+    form.people = people
+    return form
+
+
+def room_people(room):
+    from portal.users import users_by_ids
+
+    return users_by_ids(participant_ids(room))
 
 
 @bp.route("/rooms")
 @internal_required
 def rooms():
-    return render_template("workspace/rooms.html")
+    summaries = room_list(current_user)
+    return render_template(
+        "workspace/rooms.html",
+        active=[s for s in summaries if not s.room.is_archived],
+        archived=[s for s in summaries if s.room.is_archived],
+    )
+
+
+@bp.route("/rooms/new")
+@internal_required
+def new_room():
+    form = _with_people(NewConversationForm())
+    return render_template("workspace/new_room.html", form=form)
+
+
+@bp.route("/rooms", methods=["POST"])
+@internal_required
+def create():
+    form = _with_people(NewConversationForm())
+    if form.validate_on_submit():
+        try:
+            room = create_room(current_user, form.title.data, form.participant_ids.data or [])
+        except RoomError as exc:
+            form.title.errors.append(str(exc))
+        else:
+            flash("Conversation created.", "success")
+            return redirect(url_for("workspace.room", room_id=room.id))
+    return render_template("workspace/new_room.html", form=form), 422
+
+
+@bp.route("/rooms/<int:room_id>")
+@internal_required
+def room(room_id):
+    return conversation.room_page(load_room(room_id), LAYOUT)
+
+
+@bp.route("/rooms/<int:room_id>/messages")
+@internal_required
+def messages(room_id):
+    return conversation.message_fragments(load_room(room_id))
+
+
+@bp.route("/rooms/<int:room_id>/messages", methods=["POST"])
+@internal_required
+def send(room_id):
+    return conversation.send_message(load_room(room_id), LAYOUT, "workspace.room")
+
+
+@bp.route("/rooms/<int:room_id>/read", methods=["POST"])
+@internal_required
+def read(room_id):
+    return conversation.read_up_to(load_room(room_id))
+
+
+@bp.route("/rooms/<int:room_id>/participants", methods=["GET", "POST"])
+@internal_required
+def participants(room_id):
+    room = load_room(room_id)
+    ensure_can_manage(room)
+    form = _with_people(ParticipantsForm(), room)
+    if request.method == "GET":
+        form.participant_ids.data = sorted(participant_ids(room))
+    elif form.validate_on_submit():
+        try:
+            added, removed = set_participants(room, current_user, form.participant_ids.data or [])
+        except RoomError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_participants_flash(added, removed), "success")
+            return redirect(url_for("workspace.room", room_id=room.id))
+    status = 200 if request.method == "GET" else 422
+    return render_template(
+        "workspace/participants.html", room=room, form=form, title_form=TitleForm(obj=room)
+    ), status
+
+
+def _participants_flash(added, removed):
+    if not added and not removed:
+        return "No changes to the participants."
+    parts = []
+    if added:
+        parts.append(f"{len(added)} added")
+    if removed:
+        parts.append(f"{len(removed)} removed")
+    return "Participants updated: " + ", ".join(parts) + "."
+
+
+@bp.route("/rooms/<int:room_id>/rename", methods=["POST"])
+@internal_required
+def rename(room_id):
+    room = load_room(room_id)
+    ensure_can_manage(room)
+    form = TitleForm()
+    if form.validate_on_submit():
+        try:
+            rename_room(room, form.title.data)
+        except RoomError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Conversation renamed.", "success")
+            return redirect(url_for("workspace.room", room_id=room.id))
+    else:
+        flash(" ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("workspace.participants", room_id=room.id))
+
+
+@bp.route("/rooms/<int:room_id>/archive", methods=["POST"])
+@internal_required
+def archive(room_id):
+    room = load_room(room_id)
+    ensure_can_manage(room)
+    archive_room(room)
+    flash("Conversation archived: it is read-only until unarchived.", "success")
+    return redirect(url_for("workspace.room", room_id=room.id))
+
+
+@bp.route("/rooms/<int:room_id>/unarchive", methods=["POST"])
+@internal_required
+def unarchive(room_id):
+    room = load_room(room_id)
+    ensure_can_manage(room)
+    unarchive_room(room)
+    flash("Conversation unarchived.", "success")
+    return redirect(url_for("workspace.room", room_id=room.id))

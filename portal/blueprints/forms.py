@@ -1,0 +1,48 @@
+"""Forms shared by the workspace and the client portal."""
+
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from portal.messages import BODY_MAX
+from portal.rooms import TITLE_MAX
+
+
+def new_client_msg_id():
+    return secrets.token_urlsafe(16)
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Message", validators=[Length(max=BODY_MAX + 1000)])
+    client_msg_id = HiddenField(default=new_client_msg_id)
+
+
+class TitleForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[
+            DataRequired("Give the conversation a title."),
+            Length(max=TITLE_MAX, message=f"The title can be at most {TITLE_MAX} characters."),
+        ],
+    )
+
+
+class ParticipantsField(SelectMultipleField):
+    """Checkbox list of users; `choices` are set per request from who may be added."""
+
+    def pre_validate(self, form):
+        allowed = {value for value, _label in self.choices or []}
+        if any(value not in allowed for value in self.data or []):
+            raise ValidationError("Some of the selected people can't be added.")
+
+
+class NewConversationForm(TitleForm):
+    participant_ids = ParticipantsField("Participants", coerce=int)
+    new_client_name = StringField("New client's name", validators=[Length(max=120)])
+    new_client_email = StringField("New client's email", validators=[Length(max=254)])
+
+
+class ParticipantsForm(FlaskForm):
+    participant_ids = ParticipantsField("Participants", coerce=int)

@@ -1,0 +1,20 @@
+"""Signals sent after a change is committed; live delivery and email subscribe to them.
+
+Receivers must not raise into the sender: a failed publish or enqueue is logged, the
+committed change stands.
+"""
+
+from blinker import Namespace
+
+signals = Namespace()
+
+#: sender: the app; kwargs: message (committed Message)
+message_posted = signals.signal("message-posted")
+#: sender: the app; kwargs: room, added (user ids), removed (user ids)
+participants_changed = signals.signal("participants-changed")
+#: sender: the app; kwargs: room, user_id, last_read_message_id
+room_read = signals.signal("room-read")
+#: sender: the app; kwargs: user (whose active flag or all-rooms access changed)
+user_access_changed = signals.signal("user-access-changed")
+#: sender: the app; kwargs: room (renamed, archived or unarchived)
+room_changed = signals.signal("room-changed")

@@ -1,0 +1,139 @@
+"""Verbs on messages: post, page through, mark read."""
+
+import re
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.events import message_posted, room_read
+from portal.extensions import db
+from portal.models import Message, ReadState, Room
+from portal.models.base import utcnow
+
+BODY_MAX = 10_000
+PAGE_SIZE = 50
+CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class MessageError(ValueError):
+    """A refused message, with what to tell the sender."""
+
+
+def clean_body(body):
+    """Line endings normalised, trailing space trimmed; refuses empty and oversized bodies."""
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    if len(body) > BODY_MAX:
+        raise MessageError(
+            f"That message is {len(body):,} characters long; the limit is {BODY_MAX:,}."
+        )
+    return body
+
+
+def post_message(room, author, body, client_msg_id=None, attachments=(), now=None):
+    """Store a message, then announce it; a repeated `client_msg_id` returns the first one.
+
+    `attachments` are unsaved Attachment objects (already stored on disk by the caller).
+    """
+    body = clean_body(body)
+    if not body.strip() and not attachments:
+        raise MessageError("Write a message or attach a file before sending.")
+    if client_msg_id and not CLIENT_MSG_ID.match(client_msg_id):
+        client_msg_id = None
+    if client_msg_id:
+        existing = _find_duplicate(author, client_msg_id)
+        if existing is not None:
+            return existing
+    now = now or utcnow()
+    message = Message(
+        room_id=room.id,
+        author_id=author.id,
+        body=body,
+        client_msg_id=client_msg_id,
+        created_at=now,
+        attachments=list(attachments),
+    )
+    db.session.add(message)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same form submitted twice at once: the other request stored it.
+        db.session.rollback()
+        existing = _find_duplicate(author, client_msg_id)
+        if existing is None:
+            raise
+        return existing
+    db.session.execute(update(Room).where(Room.id == room.id).values(last_activity_at=now))
+    _advance_read(author.id, room.id, message.id)
+    db.session.commit()
+    message_posted.send(current_app._get_current_object(), message=message)
+    return message
+
+
+def _find_duplicate(author, client_msg_id):
+    return db.session.scalar(
+        select(Message).where(
+            Message.author_id == author.id, Message.client_msg_id == client_msg_id
+        )
+    )
+
+
+def messages_page(room, before=None, after=None, limit=PAGE_SIZE):
+    """Up to `limit` messages in id order: the newest, those before an id, or after an id.
+
+    Keyset pagination on (room_id, id): never OFFSET.
+    """
+    query = (
+        select(Message)
+        .where(Message.room_id == room.id)
+        .options(selectinload(Message.author), selectinload(Message.attachments))
+    )
+    if after is not None:
+        return list(
+            db.session.scalars(query.where(Message.id > after).order_by(Message.id).limit(limit))
+        )
+    if before is not None:
+        query = query.where(Message.id < before)
+    newest_first = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+    return newest_first[::-1]
+
+
+def has_older(room, first_id):
+    return (
+        first_id is not None
+        and db.session.scalar(
+            select(Message.id).where(Message.room_id == room.id, Message.id < first_id).limit(1)
+        )
+        is not None
+    )
+
+
+def mark_read(user, room, through_id=None):
+    """Mark the room read for `user` up to `through_id` (default: its newest message)."""
+    newest = db.session.scalar(
+        select(Message.id).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
+    )
+    through_id = min(through_id or newest or 0, newest or 0)
+    if not through_id:
+        return
+    if _advance_read(user.id, room.id, through_id):
+        db.session.commit()
+        room_read.send(
+            current_app._get_current_object(),
+            room=room,
+            user_id=user.id,
+            last_read_message_id=through_id,
+        )
+
+
+def _advance_read(user_id, room_id, through_id):
+    """Move the read marker forward (never back); True when it moved."""
+    state = db.session.get(ReadState, (user_id, room_id))
+    if state is None:
+        state = ReadState(user_id=user_id, room_id=room_id, last_read_message_id=0)
+        db.session.add(state)
+    if state.last_read_message_id >= through_id:
+        return False
+    state.last_read_message_id = through_id
+    return True

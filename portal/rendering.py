@@ -1,0 +1,37 @@
+"""Message text to safe HTML: escaped, line breaks kept (by CSS), http(s) links clickable."""
+
+import re
+
+from markupsafe import Markup, escape
+
+URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+TRAILING = ".,;:!?)]}'\""
+
+
+def message_html(text):
+    """Escape everything; only http(s) URLs become links (never javascript: or data:)."""
+    parts, position = [], 0
+    for match in URL.finditer(text or ""):
+        url = match.group(0)
+        stripped = url.rstrip(TRAILING)
+        # Keep a closing parenthesis that belongs to the URL, as in wiki links.
+        while stripped.count("(") > stripped.count(")") and len(stripped) < len(url):
+            stripped = url[: len(stripped) + 1]
+        end = match.start() + len(stripped)
+        parts.append(escape(text[position : match.start()]))
+        parts.append(
+            Markup(
+                '<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
+            ).format(stripped)
+        )
+        position = end
+    parts.append(escape((text or "")[position:]))
+    return Markup("").join(parts)
+
+
+def excerpt(text, length=80):
+    """One line of plain text, cut at a word boundary."""
+    line = " ".join((text or "").split())
+    if len(line) <= length:
+        return line
+    return line[: length - 1].rsplit(" ", 1)[0] + "…"
