@@ -41,6 +41,11 @@ def can_manage(user, room):
     return user.is_internal and can_view(user, room)
 
 
+def can_change(user, room):
+    """Participants and title can change only while the room is not archived."""
+    return not room.is_archived and can_manage(user, room)
+
+
 def load_room(room_id, user=None):
     """The room if `user` (default: the current user) may view it, else 404."""
     user = user or current_user
@@ -57,6 +62,11 @@ def ensure_can_post(room, user=None):
 
 def ensure_can_manage(room, user=None):
     if not can_manage(user or current_user, room):
+        abort(403)
+
+
+def ensure_can_change(room, user=None):
+    if not can_change(user or current_user, room):
         abort(403)
 
 
@@ -119,3 +129,19 @@ def admin_required(view):
 
 def home_endpoint(user):
     return "workspace.rooms" if user.is_internal else "client.rooms"
+
+
+def load_attachment(attachment_id, user=None):
+    """The attachment if `user` (default: the current user) may view its room, else 404."""
+    from portal.models import Attachment, Message
+
+    user = user or current_user
+    rooms = visible_rooms(user).with_only_columns(Room.id)
+    attachment = db.session.scalar(
+        select(Attachment)
+        .join(Message)
+        .where(Attachment.id == attachment_id, Message.room_id.in_(rooms))
+    )
+    if attachment is None:
+        abort(404)
+    return attachment

@@ -1,5 +1,6 @@
 """Fixtures: a real Redis and database for the session, a clean slate per test, named people."""
 
+import functools
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import redis as redis_lib
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
+from werkzeug.security import generate_password_hash
 
 from portal import create_app, embedded_redis
 from portal.extensions import db
@@ -121,6 +123,13 @@ def _push_request_context():
 
 
 @pytest.fixture
+def client(app):
+    """Replaces pytest-flask's, whose `with client:` keeps each request's context (and
+    `g`) pushed until the next request — leaking into other clients' requests."""
+    return app.test_client()
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 
@@ -153,6 +162,11 @@ class PortalClient(FlaskClient):
         return self.form_post("/logout")
 
 
+@functools.cache
+def _hash(password):
+    return generate_password_hash(password)
+
+
 def detached(obj):
     """Load every column and detach, so tests can read it outside an app context."""
     db.session.refresh(obj)
@@ -171,9 +185,11 @@ def make_user(app):
     def make(handle, kind="internal", password=PASSWORD, **flags):
         active = flags.pop("active", True)
         with app.app_context():
-            user = create_user(
-                f"{handle}@example.test", handle.title(), kind, password=password, **flags
-            )
+            user = create_user(f"{handle}@example.test", handle.title(), kind, **flags)
+            if password:
+                # Hashing is deliberately slow; hash each test password once per session.
+                user.password_hash = _hash(password)
+                user.activated_at = user.invited_at
             user.active = active
             db.session.commit()
             return detached(user)
@@ -193,3 +209,42 @@ def people(make_user):
         "invited": make_user("invited", kind="client", password=None),
         "deactivated": make_user("deactivated", active=False),
     }
+
+
+class Outbox:
+    """The emails the app wrote as .eml files (no MAIL_SERVER in tests), oldest first."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def messages(self, to=None):
+        import email
+        from email import policy
+
+        if not os.path.isdir(self.folder):
+            return []
+        paths = sorted(
+            (os.path.join(self.folder, name) for name in os.listdir(self.folder)),
+            key=lambda path: os.stat(path).st_mtime_ns,
+        )
+        found = []
+        for path in paths:
+            with open(path, "rb") as f:
+                message = email.message_from_binary_file(f, policy=policy.default)
+            if to is None or to.lower() in message["To"].lower():
+                found.append(message)
+        return found
+
+    def link(self, to, prefix):
+        """The last link starting with `prefix` (e.g. "http://portal.test/invite/") sent to `to`."""
+        messages = self.messages(to)
+        assert messages, f"no email to {to}"
+        text = messages[-1].get_body(preferencelist=("plain",)).get_content()
+        links = re.findall(re.escape(prefix) + r"[A-Za-z0-9_\-]+", text)
+        assert links, f"no {prefix} link in the last email to {to}"
+        return links[-1]
+
+
+@pytest.fixture
+def outbox(app):
+    return Outbox(app.config["MAIL_OUTBOX_DIR"])

@@ -14,9 +14,9 @@ from portal.messages import (
     has_older,
     mark_read,
     messages_page,
-    post_message,
 )
 from portal.rooms import participant_ids
+from portal.uploads import post_with_files
 from portal.users import users_by_ids
 
 
@@ -77,8 +77,12 @@ def send_message(room, layout, room_endpoint):
     error = None
     if form.validate_on_submit():
         try:
-            message = post_message(
-                room, current_user, form.body.data, client_msg_id=form.client_msg_id.data
+            message = post_with_files(
+                room,
+                current_user,
+                form.body.data,
+                request.files.getlist("files"),
+                client_msg_id=form.client_msg_id.data,
             )
         except MessageError as exc:
             error = str(exc)

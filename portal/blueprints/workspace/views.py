@@ -1,7 +1,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.access import ensure_can_manage, internal_required, load_room
+from portal.access import ensure_can_change, ensure_can_manage, internal_required, load_room
 from portal.blueprints import conversation
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.workspace import bp
@@ -15,7 +15,7 @@ from portal.rooms import (
     set_participants,
     unarchive_room,
 )
-from portal.users import pickable_users
+from portal.users import pickable_users, users_by_ids
 
 LAYOUT = "workspace/layout.html"
 
@@ -25,16 +25,10 @@ def _with_people(form, room=None):
     people = pickable_users()
     if room is not None:
         known = {u.id for u in people}
-        people += [u for u in room_people(room) if u.id not in known]
+        people += [u for u in users_by_ids(participant_ids(room)) if u.id not in known]
     form.participant_ids.choices = [(u.id, u.name) for u in people]
     form.people = people
     return form
-
-
-def room_people(room):
-    from portal.users import users_by_ids
-
-    return users_by_ids(participant_ids(room))
 
 
 @bp.route("/rooms")
@@ -99,6 +93,8 @@ def read(room_id):
 def participants(room_id):
     room = load_room(room_id)
     ensure_can_manage(room)
+    if request.method == "POST":
+        ensure_can_change(room)
     form = _with_people(ParticipantsForm(), room)
     if request.method == "GET":
         form.participant_ids.data = sorted(participant_ids(room))
@@ -131,7 +127,7 @@ def _participants_flash(added, removed):
 @internal_required
 def rename(room_id):
     room = load_room(room_id)
-    ensure_can_manage(room)
+    ensure_can_change(room)
     form = TitleForm()
     if form.validate_on_submit():
         try:

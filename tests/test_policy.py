@@ -1,0 +1,280 @@
+"""The access rules (PRODUCT.md §2) as a table: every room route × every persona.
+
+Each case logs in as the persona, calls the route on a room they may or may not see, and
+checks the status — and that a refusal never shows the room's title or its messages.
+"""
+
+import re
+
+import pytest
+
+from portal.extensions import db
+from portal.messages import post_message
+from portal.models import Room, User
+from portal.rooms import create_room, set_participants
+
+TITLE = "Secret merger plans"
+SECRET = "the codename is BLUEBIRD"
+
+# persona → (email handle to log in as, or None for anonymous)
+PERSONAS = [
+    "admin",
+    "staff",
+    "creator",
+    "added",
+    "staff_all",
+    "client",
+    "outsider",
+    "invited",
+    "removed",
+    "removed_client",
+    "deactivated",
+    "anonymous",
+]
+VIEWERS = {"creator", "added", "staff_all"}  # internal users who see the room
+CLIENT_VIEWERS = {"client"}
+LOGGED_OUT = {"invited", "deactivated", "anonymous"}  # no working session
+
+OK = "ok"
+GET, POST = "GET", "POST"
+
+# (method, url template, form data, expected status when allowed, prefix)
+ROOM_ROUTES = [
+    (GET, "/app/rooms/{id}", None, 200, "app"),
+    (GET, "/app/rooms/{id}/messages?after=0", None, 200, "app"),
+    (GET, "/app/rooms/{id}/messages?before=999999999", None, 200, "app"),
+    (
+        POST,
+        "/app/rooms/{id}/messages",
+        {"body": "hello", "client_msg_id": "policy-test-1"},
+        302,
+        "app",
+    ),
+    (POST, "/app/rooms/{id}/read", {"through": "999999999"}, 204, "app"),
+    (GET, "/app/rooms/{id}/participants", None, 200, "app"),
+    (POST, "/app/rooms/{id}/participants", {"participant_ids": []}, 302, "app"),
+    (POST, "/app/rooms/{id}/rename", {"title": "Renamed"}, 302, "app"),
+    (POST, "/app/rooms/{id}/archive", {}, 302, "app"),
+    (POST, "/app/rooms/{id}/unarchive", {}, 302, "app"),
+    (GET, "/portal/rooms/{id}", None, 200, "portal"),
+    (GET, "/portal/rooms/{id}/messages?after=0", None, 200, "portal"),
+    (GET, "/portal/rooms/{id}/messages?before=999999999", None, 200, "portal"),
+    (
+        POST,
+        "/portal/rooms/{id}/messages",
+        {"body": "hello", "client_msg_id": "policy-test-2"},
+        302,
+        "portal",
+    ),
+    (POST, "/portal/rooms/{id}/read", {"through": "999999999"}, 204, "portal"),
+]
+
+# Routes that are not about one room, each covered by the test module named.
+OTHER_ROUTES = {
+    "/": "test_auth",
+    "/login": "test_auth",
+    "/logout": "test_auth",
+    "/healthz": "test_health",
+    "/static/<path:filename>": "flask static files",
+    "/app/rooms": "test_rooms (room list shows only visible rooms)",
+    "/app/rooms/new": "test_rooms (internal only)",
+    "/portal/rooms": "test_rooms (client room list)",
+    "/settings/users": "test_settings",
+    "/settings/users/invite": "test_settings",
+    "/settings/users/<int:user_id>/edit": "test_settings",
+    "/settings/users/<int:user_id>/resend": "test_invitations",
+    "/invite/<token>": "test_invitations",
+    "/password/forgot": "test_password_reset",
+    "/password/reset/<token>": "test_password_reset",
+    "/password/change": "test_password_reset",
+}
+
+
+def expected_status(persona, prefix, allowed):
+    if persona in LOGGED_OUT:
+        return 302  # to the login page
+    if prefix == "app":
+        if persona in {"client", "outsider", "removed_client"}:
+            return 404  # clients never see the workspace
+        return allowed if persona in VIEWERS else 404
+    if persona in CLIENT_VIEWERS:
+        return allowed
+    return 404  # staff don't use the portal; other clients can't see the room
+
+
+@pytest.fixture
+def world(make_user, app):
+    """A room made by `creator` with `added`, `client` and `invited`; two people removed."""
+    users = {
+        "admin": make_user("admin", is_admin=True),
+        "staff": make_user("staff"),
+        "creator": make_user("creator"),
+        "added": make_user("added"),
+        "staff_all": make_user("staff_all", access_all_rooms=True),
+        "client": make_user("client", kind="client"),
+        "outsider": make_user("outsider", kind="client"),
+        "invited": make_user("invited", kind="client", password=None),
+        "removed": make_user("removed"),
+        "removed_client": make_user("removed_client", kind="client"),
+        "deactivated": make_user("deactivated"),
+    }
+    with app.app_context():
+        creator = db.session.get(User, users["creator"].id)
+        member_ids = [
+            users[h].id
+            for h in ("added", "client", "invited", "removed", "removed_client", "deactivated")
+        ]
+        room = create_room(creator, TITLE, member_ids)
+        post_message(room, creator, SECRET)
+        keep = [users[h].id for h in ("creator", "added", "client", "invited", "deactivated")]
+        set_participants(room, creator, keep)
+        room_id = room.id
+    return users, room_id
+
+
+def _log_in(client, app, users, persona):
+    """Log in as `persona`; returns a CSRF token valid for the resulting session."""
+    if persona == "anonymous":
+        return client.csrf_token()
+    if persona == "invited":
+        assert client.login("invited@example.test", "").status_code != 302
+        return client.csrf_token()
+    client.login(f"{persona}@example.test")
+    token = client.csrf_token()
+    if persona == "deactivated":
+        with app.app_context():
+            db.session.get(User, users["deactivated"].id).active = False
+            db.session.commit()
+    return token
+
+
+CASES = [(p, r) for p in PERSONAS for r in ROOM_ROUTES]
+
+
+@pytest.mark.parametrize("persona,route", CASES, ids=[f"{p}-{r[0]}-{r[1]}" for p, r in CASES])
+def test_room_route_policy(client, app, world, persona, route):
+    users, room_id = world
+    method, template, data, allowed, prefix = route
+    url = template.format(id=room_id)
+    token = _log_in(client, app, users, persona)
+    if method == GET:
+        response = client.get(url)
+    else:
+        response = client.post(url, data={**(data or {}), "csrf_token": token})
+    expected = expected_status(persona, prefix, allowed)
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    body = response.get_data(as_text=True)
+    if expected >= 400 or expected == 302 and persona in LOGGED_OUT:
+        assert TITLE not in body and SECRET not in body
+        assert "Renamed" not in body
+    if expected == 302 and persona in LOGGED_OUT:
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_room_list_shows_only_visible_rooms(client, app, world):
+    users, room_id = world
+    for persona, sees in [
+        ("creator", True),
+        ("added", True),
+        ("staff_all", True),
+        ("admin", False),
+        ("staff", False),
+        ("removed", False),
+    ]:
+        client.login(f"{persona}@example.test")
+        assert (TITLE in client.get("/app/rooms").get_data(as_text=True)) is sees, persona
+        client.logout()
+    for persona, sees in [("client", True), ("outsider", False), ("removed_client", False)]:
+        client.login(f"{persona}@example.test")
+        assert (TITLE in client.get("/portal/rooms").get_data(as_text=True)) is sees, persona
+        client.logout()
+
+
+def test_every_route_is_covered_by_the_policy_table(app):
+    covered = {re.sub(r"\?.*$", "", r[1]).replace("{id}", "<int:room_id>") for r in ROOM_ROUTES}
+    missing = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule not in covered and rule.rule not in OTHER_ROUTES
+    ]
+    assert not missing, f"routes with no access test: {missing}"
+
+
+def test_admin_sees_every_room_only_with_all_rooms_access(client, app, world):
+    users, room_id = world
+    client.login("admin@example.test")
+    assert client.get(f"/app/rooms/{room_id}").status_code == 404
+    with app.app_context():
+        db.session.get(User, users["admin"].id).access_all_rooms = True
+        db.session.commit()
+    assert client.get(f"/app/rooms/{room_id}").status_code == 200
+    assert (
+        client.form_post(f"/app/rooms/{room_id}/messages", {"body": "admin here"}).status_code
+        == 302
+    )
+
+
+def test_all_rooms_toggle_takes_effect_on_next_request(client, app, world):
+    users, room_id = world
+    client.login("staff_all@example.test")
+    assert client.get(f"/app/rooms/{room_id}").status_code == 200
+    with app.app_context():
+        db.session.get(User, users["staff_all"].id).access_all_rooms = False
+        db.session.commit()
+    assert client.get(f"/app/rooms/{room_id}").status_code == 404
+    assert TITLE not in client.get("/app/rooms").get_data(as_text=True)
+
+
+def test_client_sees_rooms_once_portal_account_is_active(client, app, world):
+    users, room_id = world
+    with app.app_context():
+        from portal.models.base import utcnow
+
+        invited = db.session.get(User, users["invited"].id)
+        invited.set_password("now a real password")
+        invited.activated_at = utcnow()
+        db.session.commit()
+    client.login("invited@example.test", "now a real password")
+    assert TITLE in client.get("/portal/rooms").get_data(as_text=True)
+    page = client.get(f"/portal/rooms/{room_id}").get_data(as_text=True)
+    assert SECRET in page  # the full history, from before they joined
+
+
+def test_client_cannot_manage_participants_even_by_forging(client, app, world):
+    users, room_id = world
+    client.login("client@example.test")
+    forged = {"participant_ids": [users["outsider"].id]}
+    assert client.form_post(f"/app/rooms/{room_id}/participants", forged).status_code == 404
+    assert client.form_post(f"/portal/rooms/{room_id}/participants", forged).status_code in (
+        404,
+        405,
+    )
+    with app.app_context():
+        from portal.rooms import participant_ids
+
+        assert users["outsider"].id not in participant_ids(db.session.get(Room, room_id))
+
+
+def test_forged_privilege_fields_in_room_forms_change_nothing(client, app, world):
+    users, room_id = world
+    client.login("creator@example.test")
+    forged = {
+        "is_admin": "y",
+        "access_all_rooms": "y",
+        "kind": "internal",
+        "author_id": users["admin"].id,
+    }
+    client.form_post("/app/rooms", {"title": "Another", **forged})
+    client.form_post(f"/app/rooms/{room_id}/messages", {"body": "forged", **forged})
+    client.form_post(
+        f"/app/rooms/{room_id}/participants", {"participant_ids": [users["client"].id], **forged}
+    )
+    with app.app_context():
+        creator = db.session.get(User, users["creator"].id)
+        assert not creator.is_admin and not creator.access_all_rooms
+        from sqlalchemy import select
+
+        from portal.models import Message
+
+        message = db.session.scalar(select(Message).where(Message.body == "forged"))
+        assert message.author_id == creator.id
