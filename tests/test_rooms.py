@@ -377,3 +377,44 @@ def test_query_count_does_not_grow_with_history_or_rooms(client, app, people):
             post_message(create_room(staff, f"extra {n}", []), staff, "hi")
     list_many = _count_queries(app, lambda: client.get("/app/rooms"))
     assert list_many == list_few
+
+
+def test_new_conversation_can_invite_a_new_client(client, app, people):
+    import email
+    import os
+
+    client.login("staff@example.test")
+    response = client.form_post(
+        "/app/rooms",
+        {
+            "title": "Onboarding",
+            "new_client_name": "Nina New",
+            "new_client_email": "Nina@Example.test",
+        },
+    )
+    assert response.status_code == 302
+    room_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        nina = db.session.scalar(select(User).where(User.email == "nina@example.test"))
+        assert nina.kind == "client" and nina.status == "invited"
+        assert participant_ids(db.session.get(Room, room_id)) == {people["staff"].id, nina.id}
+    outbox = app.config["MAIL_OUTBOX_DIR"]
+    sent = [
+        email.message_from_bytes(open(os.path.join(outbox, f), "rb").read())
+        for f in os.listdir(outbox)
+    ]
+    assert [m["To"] for m in sent] == ["Nina New <nina@example.test>"]
+
+
+def test_inviting_an_existing_email_from_new_conversation_keeps_the_form(client, app, people):
+    client.login("staff@example.test")
+    response = client.form_post(
+        "/app/rooms",
+        {"title": "Dup", "new_client_name": "Again", "new_client_email": "client@example.test"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "already a user with the email client@example.test" in page
+    assert 'value="Dup"' in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Room.id))) == 0

@@ -5,9 +5,11 @@ from portal.access import ensure_can_change, ensure_can_manage, internal_require
 from portal.blueprints import conversation
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.workspace import bp
+from portal.invitations import InvitationEmailError, InvitationError, invite_user
 from portal.rooms import (
     RoomError,
     archive_room,
+    clean_title,
     create_room,
     participant_ids,
     rename_room,
@@ -55,13 +57,41 @@ def create():
     form = _with_people(NewConversationForm())
     if form.validate_on_submit():
         try:
-            room = create_room(current_user, form.title.data, form.participant_ids.data or [])
+            title = clean_title(form.title.data)
+            people = list(form.participant_ids.data or [])
+            invited = _invite_new_client(form)
+            if invited is not None:
+                people.append(invited.id)
+            room = create_room(current_user, title, people)
         except RoomError as exc:
             form.title.errors.append(str(exc))
+        except InvitationError as exc:
+            field = form.new_client_name if exc.field == "name" else form.new_client_email
+            field.errors.append(str(exc))
         else:
-            flash("Conversation created.", "success")
+            flash(_created_flash(invited), "success")
             return redirect(url_for("workspace.room", room_id=room.id))
     return render_template("workspace/new_room.html", form=form), 422
+
+
+def _invite_new_client(form):
+    """The "invite a new client" fields: create, invite and return the client (or None)."""
+    email, name = (form.new_client_email.data or "").strip(), form.new_client_name.data
+    if not email and not (name or "").strip():
+        return None
+    if not email:
+        raise InvitationError("Enter the new client's email, or clear their name.", "email")
+    try:
+        return invite_user(email, name, "client", current_user)
+    except InvitationEmailError as exc:
+        flash(str(exc), "error")
+        return exc.user
+
+
+def _created_flash(invited):
+    if invited is None:
+        return "Conversation created."
+    return f"Conversation created. {invited.name} was invited and will see it once they set a password."
 
 
 @bp.route("/rooms/<int:room_id>")
