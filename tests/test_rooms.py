@@ -382,6 +382,7 @@ def test_query_count_does_not_grow_with_history_or_rooms(client, app, people):
 def test_new_conversation_can_invite_a_new_client(client, app, people):
     import email
     import os
+    import pathlib
 
     client.login("staff@example.test")
     response = client.form_post(
@@ -400,8 +401,7 @@ def test_new_conversation_can_invite_a_new_client(client, app, people):
         assert participant_ids(db.session.get(Room, room_id)) == {people["staff"].id, nina.id}
     outbox = app.config["MAIL_OUTBOX_DIR"]
     sent = [
-        email.message_from_bytes(open(os.path.join(outbox, f), "rb").read())
-        for f in os.listdir(outbox)
+        email.message_from_bytes(pathlib.Path(outbox, f).read_bytes()) for f in os.listdir(outbox)
     ]
     assert [m["To"] for m in sent] == ["Nina New <nina@example.test>"]
 

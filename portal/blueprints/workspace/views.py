@@ -91,7 +91,10 @@ def _invite_new_client(form):
 def _created_flash(invited):
     if invited is None:
         return "Conversation created."
-    return f"Conversation created. {invited.name} was invited and will see it once they set a password."
+    return (
+        f"Conversation created. {invited.name} was invited and will see it "
+        "once they set a password."
+    )
 
 
 @bp.route("/rooms/<int:room_id>")
