@@ -4,6 +4,8 @@ import re
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -128,12 +130,24 @@ def mark_read(user, room, through_id=None):
 
 
 def _advance_read(user_id, room_id, through_id):
-    """Move the read marker forward (never back); True when it moved."""
-    state = db.session.get(ReadState, (user_id, room_id))
-    if state is None:
-        state = ReadState(user_id=user_id, room_id=room_id, last_read_message_id=0)
-        db.session.add(state)
-    if state.last_read_message_id >= through_id:
-        return False
-    state.last_read_message_id = through_id
-    return True
+    """Move the read marker forward (never back); True when it moved.
+
+    An upsert and a conditional UPDATE, so two tabs reading at once can't collide.
+    """
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ReadState)
+        .values(user_id=user_id, room_id=room_id, last_read_message_id=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "room_id"])
+    )
+    moved = db.session.execute(
+        update(ReadState)
+        .where(
+            ReadState.user_id == user_id,
+            ReadState.room_id == room_id,
+            ReadState.last_read_message_id < through_id,
+        )
+        .values(last_read_message_id=through_id, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount > 0
