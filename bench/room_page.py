@@ -1,0 +1,122 @@
+"""Room page and room list latency against history size, with a bare-Flask baseline.
+
+    .venv/bin/python bench/room_page.py [--requests 200]
+
+Runs in-process on a temporary SQLite database (or DATABASE_URL). Prints mean and p95
+per request, and the ratio against a bare Flask app rendering 50 list items with Jinja
+in the same process — the floor for any page of 50 messages.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from flask import Flask, render_template_string  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Message, Participant, Room  # noqa: E402
+from portal.models.base import utcnow  # noqa: E402
+from portal.users import create_user  # noqa: E402
+
+PASSWORD = "bench password 1"
+
+
+def timed(client, url, requests):
+    for _ in range(10):  # warm up caches and the template compiler
+        client.get(url)
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    samples.sort()
+    return statistics.mean(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def baseline(requests):
+    bare = Flask("baseline")
+    items = [{"id": n, "author": "Someone", "body": f"message {n}"} for n in range(50)]
+    page = (
+        "<ol>{% for m in items %}"
+        "<li id='m{{ m.id }}'>{{ m.author }}: {{ m.body }}</li>"
+        "{% endfor %}</ol>"
+    )
+
+    @bare.route("/")
+    def index():
+        return render_template_string(page, items=items)
+
+    return timed(bare.test_client(), "/", requests)
+
+
+def seed(app, rooms, messages_in_big_room):
+    with app.app_context():
+        staff = create_user("bench@example.test", "Bench Staff", "internal", password=PASSWORD)
+        client = create_user("client@example.test", "Bench Client", "client", password=PASSWORD)
+        start = utcnow() - timedelta(days=30)
+        ids = []
+        for n in range(rooms):
+            room = Room(title=f"Room {n}", created_by_id=staff.id, created_at=start)
+            db.session.add(room)
+            db.session.flush()
+            db.session.add_all(
+                [Participant(room_id=room.id, user_id=u.id) for u in (staff, client)]
+            )
+            count = messages_in_big_room if n == 0 else 3
+            db.session.add_all(
+                Message(
+                    room_id=room.id,
+                    author_id=(staff if i % 2 else client).id,
+                    body=f"message {i} in room {n}",
+                    created_at=start + timedelta(seconds=i),
+                )
+                for i in range(count)
+            )
+            ids.append(room.id)
+        db.session.commit()
+        return ids[0]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    base_mean, base_p95 = baseline(args.requests)
+    print(f"baseline: bare Flask, 50 items   mean {base_mean:6.2f} ms  p95 {base_p95:6.2f} ms")
+    for rooms, history in [(10, 100), (100, 2_000), (500, 20_000)]:
+        tmp = tempfile.mkdtemp(prefix="portal-bench-")
+        app = create_app(
+            {
+                "INSTANCE_PATH": tmp,
+                "SECRET_KEY": "bench",
+                "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+                or f"sqlite:///{tmp}/bench.sqlite3",
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+            }
+        )
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+        room_id = seed(app, rooms, history)
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.test", "password": PASSWORD})
+        for label, url in [("room page", f"/app/rooms/{room_id}"), ("room list", "/app/rooms")]:
+            mean, p95 = timed(client, url, args.requests)
+            print(
+                f"{label:<9} {rooms:>4} rooms {history:>6} msgs  mean {mean:6.2f} ms  "
+                f"p95 {p95:6.2f} ms  ratio {mean / base_mean:5.1f}x baseline"
+            )
+
+
+if __name__ == "__main__":
+    main()
