@@ -73,9 +73,23 @@ def from_environment(instance):
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CLIENT_NOTIFY_DELAY_SECONDS": _int("CLIENT_NOTIFY_DELAY_SECONDS", 600),
         "REMINDER_INTERVAL_SECONDS": _int("REMINDER_INTERVAL_SECONDS", 1800),
+        # A pending email older than this (crash before send) is re-sent by the periodic sweep.
+        "NOTIFY_RETRY_AFTER_SECONDS": _int("NOTIFY_RETRY_AFTER_SECONDS", 300),
+        "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", 5),
+        "UNSUBSCRIBE_MAX_AGE_SECONDS": _int("UNSUBSCRIBE_MAX_AGE_SECONDS", 30 * 24 * 3600),
         "INVITATION_TTL_SECONDS": _int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
         "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 3600),
         "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
+        # Live events: channels are "<prefix>user.<id>"; default prefix from the database URL.
+        "SSE_CHANNEL_PREFIX": os.environ.get("SSE_CHANNEL_PREFIX") or None,
+        # Throttling (Flask-Limiter, counted in Redis); limits are "N per period" strings.
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
+        "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_FAILURE_IP_LIMIT": os.environ.get("LOGIN_FAILURE_IP_LIMIT", "50 per 5 minutes"),
+        "PASSWORD_FORGOT_LIMIT": os.environ.get("PASSWORD_FORGOT_LIMIT", "5 per 15 minutes"),
+        "PASSWORD_FORGOT_IP_LIMIT": os.environ.get("PASSWORD_FORGOT_IP_LIMIT", "20 per hour"),
+        "INVITE_LIMIT": os.environ.get("INVITE_LIMIT", "50 per hour"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance, "uploads"),
         "MAX_UPLOAD_MB": max_upload_mb,
         "MAX_FILES_PER_MESSAGE": 10,

@@ -1,12 +1,15 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal.access import home_endpoint
 from portal.auth_sessions import end_session, start_session
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LoginForm
+from portal.extensions import limiter
+from portal.throttling import ip_and_email, login_failed, note_failed_login
 from portal.users import authenticate
 
 
@@ -28,11 +31,24 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
+    key_func=ip_and_email,
+    methods=["POST"],
+    deduct_when=login_failed,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURE_IP_LIMIT"],
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=login_failed,
+)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
+            note_failed_login()
             form.password.errors.append("Wrong email or password.")
             return render_template("auth/login.html", form=form), 200
         start_session(user)

@@ -1,0 +1,99 @@
+import logging
+
+from flask import current_app, flash, make_response, redirect, render_template, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+
+from portal.access import home_endpoint
+from portal.auth_sessions import start_session
+from portal.blueprints.auth import bp
+from portal.blueprints.auth.forms import ChangePasswordForm, ForgotPasswordForm, NewPasswordForm
+from portal.blueprints.auth.token_pages import invalid_link, token_page
+from portal.extensions import limiter
+from portal.passwords import (
+    MIN_LENGTH,
+    PasswordError,
+    WrongPasswordError,
+    change_password,
+    request_password_reset,
+    reset_link,
+    reset_password,
+)
+from portal.throttling import ip_and_email
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_FORGOT_LIMIT"], key_func=ip_and_email, methods=["POST"]
+)
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_FORGOT_IP_LIMIT"],
+    key_func=get_remote_address,
+    methods=["POST"],
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        # Look up and email only once the answer is out, so its timing can't tell
+        # whether the account exists.
+        response = make_response(render_template("auth/forgot_password_sent.html"))
+        run_after_response(response, request_password_reset, form.email.data)
+        return response
+    status = 400 if form.errors else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@token_page
+def reset(token):
+    link = reset_link(token)
+    if link is None:
+        return invalid_link()
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = reset_password(link, form.password.data, form.confirm.data)
+        except PasswordError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            start_session(user)
+            flash("Your password has been changed. You were logged out everywhere else.", "success")
+            return redirect(url_for(home_endpoint(user)))
+    status = 400 if form.errors else 200
+    page = render_template("auth/reset_password.html", form=form, min_length=MIN_LENGTH)
+    return page, status
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.password.data, form.confirm.data)
+        except WrongPasswordError as exc:
+            form.current.errors.append(str(exc))
+        except PasswordError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            flash("Your password has been changed. You were logged out everywhere else.", "success")
+            return redirect(url_for(home_endpoint(current_user)))
+    status = 400 if form.errors else 200
+    page = render_template("auth/change_password.html", form=form, min_length=MIN_LENGTH)
+    return page, status
+
+
+def run_after_response(response, work, *args):
+    """Call `work(*args)` in an app context once the response has been sent."""
+    app = current_app._get_current_object()
+
+    def run():
+        with app.app_context():
+            try:
+                work(*args)
+            except Exception:
+                log.exception("%s failed after the response", work.__name__)
+
+    response.call_on_close(run)

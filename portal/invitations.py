@@ -1,0 +1,137 @@
+"""Verbs on invitations: invite a person by email, re-send, accept (set a password)."""
+
+import logging
+import smtplib
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from portal import links
+from portal.extensions import db
+from portal.mail import send_email
+from portal.models.base import utcnow
+from portal.models.users import KINDS, normalize_email
+from portal.passwords import PasswordError, check_new_password
+from portal.users import create_user, find_user_by_email
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 120
+EMAIL_MAX = 254
+
+
+class InvitationError(ValueError):
+    """A refused invitation, with a message for the page (and the form field it is about)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+class InvitationEmailError(InvitationError):
+    """The person was invited (and can be re-sent to) but the email could not be delivered."""
+
+    def __init__(self, message, user):
+        super().__init__(message)
+        self.user = user
+
+
+def invite_user(email, name, kind, invited_by, now=None):
+    """Create an invited user and email them a single-use link to set a password."""
+    email = _clean_email(email)
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvitationError("Enter the person's name.", "name")
+    if len(name) > NAME_MAX:
+        raise InvitationError(f"The name can be at most {NAME_MAX} characters.", "name")
+    if kind not in KINDS:
+        raise InvitationError("Choose internal user or client.", "kind")
+    duplicate = InvitationError(f"There is already a user with the email {email}.", "email")
+    if find_user_by_email(email) is not None:
+        raise duplicate
+    now = now or utcnow()
+    try:
+        user = create_user(email, name, kind, now=now)
+    except IntegrityError as exc:  # invited by someone else a moment ago
+        db.session.rollback()
+        raise duplicate from exc
+    token = _issue(user, now)
+    _send(user, token, invited_by)
+    return user
+
+
+def resend_invitation(user, invited_by, now=None):
+    """Send a new link to an invited user; their earlier links stop working."""
+    if user.status != "invited":
+        raise InvitationError(f"{user.name} is not waiting for an invitation.")
+    now = now or utcnow()
+    user.invited_at = now
+    token = _issue(user, now)
+    _send(user, token, invited_by)
+
+
+def invitation_link(token, now=None):
+    """The usable invitation for `token`, else None."""
+    link = links.find_link(token, links.INVITE, now=now)
+    if link is None or link.user.activated_at is not None:
+        return None
+    return link
+
+
+def accept_invitation(link, password, confirm, now=None):
+    """Set the invited user's password and activate the account; returns the user."""
+    user = link.user
+    check_new_password(user, password, confirm)
+    now = now or utcnow()
+    if not links.use_link(link, now=now):
+        db.session.rollback()
+        raise PasswordError("This link is no longer valid — ask for a new invitation.")
+    user.set_password(password)
+    user.activated_at = now
+    links.revoke_links(user, links.INVITE, now=now)
+    db.session.commit()
+    return user
+
+
+def _clean_email(email):
+    email = normalize_email(email)
+    if not email:
+        raise InvitationError("Enter an email address.", "email")
+    if len(email) > EMAIL_MAX:
+        raise InvitationError("That email address is too long.", "email")
+    try:
+        # Syntax only (no DNS); test_environment also admits the reserved `.test` domain.
+        validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvitationError("Enter a valid email address.", "email") from exc
+    return email
+
+
+def _issue(user, now):
+    token = links.issue_link(
+        user, links.INVITE, current_app.config["INVITATION_TTL_SECONDS"], now=now
+    )
+    db.session.commit()
+    return token
+
+
+def _send(user, token, invited_by):
+    ttl_days = max(1, current_app.config["INVITATION_TTL_SECONDS"] // 86400)
+    try:
+        send_email(
+            user.email,
+            "You're invited to Portal Messaging",
+            "invitation",
+            recipient_name=user.name,
+            user=user,
+            invited_by=invited_by,
+            link=links.absolute_url(f"/invite/{token}"),
+            ttl_days=ttl_days,
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        log.exception("invitation email to %s failed", user.email)
+        raise InvitationEmailError(
+            f"{user.name} was invited, but the email could not be sent. Try Re-send in a moment.",
+            user,
+        ) from exc

@@ -1,0 +1,92 @@
+"""Single-use emailed links (invitations, password resets); only a hash of each token is kept."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import Invitation
+from portal.models.base import utcnow
+
+INVITE = "invite"
+RESET = "reset"
+# token_urlsafe(32) is 43 characters; anything much longer was not issued by us.
+_MAX_TOKEN_LENGTH = 100
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token():
+    """A fresh random token and its hash."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def issue_link(user, purpose, ttl_seconds, now=None):
+    """Kill the user's open links for `purpose` and store a new one; returns the raw token."""
+    now = now or utcnow()
+    revoke_links(user, purpose, now=now)
+    token, token_hash = new_token()
+    db.session.add(
+        Invitation(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    return token
+
+
+def revoke_links(user, purpose=None, now=None):
+    """Make every unused link of `user` (for `purpose`, or all) stop working."""
+    query = update(Invitation).where(
+        Invitation.user_id == user.id,
+        Invitation.used_at.is_(None),
+        Invitation.revoked_at.is_(None),
+    )
+    if purpose:
+        query = query.where(Invitation.purpose == purpose)
+    db.session.execute(query.values(revoked_at=now or utcnow()))
+
+
+def find_link(token, purpose, now=None):
+    """The usable link for `token`, else None (used, expired, superseded, tampered)."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    link = db.session.scalar(
+        select(Invitation).where(
+            Invitation.token_hash == hash_token(token), Invitation.purpose == purpose
+        )
+    )
+    now = now or utcnow()
+    if link is None or link.used_at or link.revoked_at or link.expires_at <= now:
+        return None
+    if not link.user.active:
+        return None
+    return link
+
+
+def use_link(link, now=None):
+    """Mark `link` used; False when another request used or revoked it first."""
+    result = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == link.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(used_at=now or utcnow())
+    )
+    return result.rowcount == 1
+
+
+def absolute_url(path):
+    """A link for an email: always on PORTAL_BASE_URL, never the request's Host."""
+    return current_app.config["PORTAL_BASE_URL"] + path

@@ -1,0 +1,89 @@
+"""Verbs on passwords: the rules, reset by email, and change."""
+
+from flask import current_app
+
+from portal import links
+from portal.auth_sessions import revoke_sessions
+from portal.extensions import db
+from portal.mail import send_email
+from portal.models.base import utcnow
+from portal.users import find_user_by_email
+
+MIN_LENGTH = 10
+MAX_LENGTH = 1024
+
+
+class PasswordError(ValueError):
+    """A refused password, with a message for the page."""
+
+
+class WrongPasswordError(PasswordError):
+    """The current password given to confirm a change was wrong."""
+
+
+def check_new_password(user, password, confirm):
+    """Raise PasswordError unless `password` is acceptable for `user` and confirmed."""
+    password = password or ""
+    if len(password) < MIN_LENGTH:
+        raise PasswordError(f"Use at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise PasswordError(f"Use at most {MAX_LENGTH} characters.")
+    if password.strip().lower() == user.email.lower():
+        raise PasswordError("Your password can't be your email address.")
+    if password != confirm:
+        raise PasswordError("The two passwords don't match.")
+
+
+def request_password_reset(email, now=None):
+    """Email a reset link if `email` belongs to an active account; silent either way."""
+    now = now or utcnow()
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        # The same token and hashing work as a real request.
+        links.new_token()
+        return
+    ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
+    token = links.issue_link(user, links.RESET, ttl, now=now)
+    db.session.commit()
+    send_email(
+        user.email,
+        "Reset your Portal Messaging password",
+        "password_reset",
+        recipient_name=user.name,
+        user=user,
+        link=links.absolute_url(f"/password/reset/{token}"),
+        ttl_minutes=ttl // 60,
+    )
+
+
+def reset_link(token, now=None):
+    """The usable reset link for `token`, else None."""
+    link = links.find_link(token, links.RESET, now=now)
+    if link is None or not link.user.is_active:
+        return None
+    return link
+
+
+def reset_password(link, password, confirm, now=None):
+    """Set a new password through `link` and end all the user's sessions; returns the user."""
+    user = link.user
+    check_new_password(user, password, confirm)
+    now = now or utcnow()
+    if not links.use_link(link, now=now):
+        db.session.rollback()
+        raise PasswordError("This link is no longer valid — ask for a new one.")
+    user.set_password(password)
+    revoke_sessions(user)
+    links.revoke_links(user, links.RESET, now=now)
+    db.session.commit()
+    return user
+
+
+def change_password(user, current, password, confirm):
+    """Change a logged-in user's password; their other sessions end."""
+    if not user.check_password(current or ""):
+        raise WrongPasswordError("That is not your current password.")
+    check_new_password(user, password, confirm)
+    user.set_password(password)
+    revoke_sessions(user, keep_current=True)
+    db.session.commit()

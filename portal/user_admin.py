@@ -1,0 +1,71 @@
+"""Verbs for Settings → Invite & Manage Users: list people, edit one."""
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import links
+from portal.auth_sessions import revoke_sessions
+from portal.events import user_access_changed
+from portal.extensions import db
+from portal.models import User
+from portal.models.users import CLIENT, INTERNAL, active_admin_count
+
+NAME_MAX = 120
+
+
+class UserUpdateError(ValueError):
+    """A refused change, with a message for the page (and the form field it is about)."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def people_by_kind():
+    """(internal users, clients), each sorted by name."""
+    people = db.session.scalars(select(User).order_by(User.name, User.id)).all()
+    return (
+        [u for u in people if u.kind == INTERNAL],
+        [u for u in people if u.kind == CLIENT],
+    )
+
+
+def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=None):
+    """Apply the pencil-icon form; admin and all-rooms only ever apply to internal users."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise UserUpdateError("Enter a name.", "name")
+    if len(name) > NAME_MAX:
+        raise UserUpdateError(f"The name can be at most {NAME_MAX} characters.", "name")
+    if user.is_client:
+        is_admin = access_all_rooms = False
+    _ensure_an_admin_remains(user, actor, is_admin, active)
+
+    access_changed = user.active != active or user.access_all_rooms != access_all_rooms
+    deactivated = user.active and not active
+    user.name, user.is_admin, user.access_all_rooms, user.active = (
+        name,
+        is_admin,
+        access_all_rooms,
+        active,
+    )
+    if deactivated:
+        revoke_sessions(user)
+        links.revoke_links(user, now=now)
+    db.session.commit()
+    if access_changed:
+        user_access_changed.send(current_app._get_current_object(), user=user)
+
+
+def _ensure_an_admin_remains(user, actor, is_admin, active):
+    if not (user.is_admin and user.active) or (is_admin and active):
+        return
+    if active_admin_count() > 1:
+        return
+    who = "You are" if user.id == actor.id else f"{user.name} is"
+    field = "is_admin" if not is_admin else "active"
+    raise UserUpdateError(
+        f"{who} the last active admin. Make someone else an admin first, so someone can "
+        "still manage users.",
+        field,
+    )
