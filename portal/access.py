@@ -74,7 +74,9 @@ def viewer_ids(room_id):
     """Ids of every user who may view the room now: active participants and all-rooms staff."""
     active = User.active.is_(True) & User.activated_at.is_not(None)
     participants = (
-        select(Participant.user_id).join(User).where(Participant.room_id == room_id, active)
+        select(Participant.user_id)
+        .join(User, User.id == Participant.user_id)
+        .where(Participant.room_id == room_id, active)
     )
     creator = (
         select(Room.created_by_id)
@@ -84,8 +86,7 @@ def viewer_ids(room_id):
     all_rooms = select(User.id).where(
         User.kind == "internal", User.access_all_rooms.is_(True), active
     )
-    ids = set(db.session.scalars(participants.union(creator, all_rooms)))
-    return ids
+    return set(db.session.scalars(participants.union(creator, all_rooms)))
 
 
 def internal_required(view):

@@ -7,6 +7,7 @@ checks the status — and that a refusal never shows the room's title or its mes
 import re
 
 import pytest
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.messages import post_message
@@ -87,6 +88,7 @@ OTHER_ROUTES = {
     "/password/forgot": "test_password_reset",
     "/password/reset/<token>": "test_password_reset",
     "/password/change": "test_password_reset",
+    "/files/<int:attachment_id>/<filename>": "test_downloads (viewers 200; others, anonymous 404)",
 }
 
 
@@ -278,3 +280,16 @@ def test_forged_privilege_fields_in_room_forms_change_nothing(client, app, world
 
         message = db.session.scalar(select(Message).where(Message.body == "forged"))
         assert message.author_id == creator.id
+
+
+def test_viewer_ids_are_exactly_who_may_view(app, world):
+    from portal.access import can_view, viewer_ids
+
+    users, room_id = world
+    with app.app_context():
+        room = db.session.get(Room, room_id)
+        expected = {
+            u.id for u in db.session.scalars(select(User)) if u.is_active and can_view(u, room)
+        }
+        assert viewer_ids(room_id) == expected
+        assert expected == {users[h].id for h in ("creator", "added", "staff_all", "client")}
