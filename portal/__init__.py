@@ -6,6 +6,7 @@ import os
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -22,6 +23,10 @@ def create_app(config=None):
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies: client IP (rate limits) and scheme from X-Forwarded-*.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -30,12 +35,14 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from portal import auth_sessions, errors, queues, templating
+    from portal import auth_sessions, errors, live, notifications, queues, templating
 
     auth_sessions.init_app(app)
     queues.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    live.init_app(app)
+    notifications.init_app(app)
     _register_blueprints(app)
 
     from portal.cli import register_cli
@@ -47,8 +54,11 @@ def create_app(config=None):
 def _register_blueprints(app):
     from portal.blueprints.auth import bp as auth_bp
     from portal.blueprints.client import bp as client_bp
+    from portal.blueprints.files import bp as files_bp
     from portal.blueprints.health import bp as health_bp
+    from portal.blueprints.preferences import bp as preferences_bp
     from portal.blueprints.settings import bp as settings_bp
+    from portal.blueprints.stream import bp as stream_bp
     from portal.blueprints.workspace import bp as workspace_bp
 
     app.register_blueprint(auth_bp)
@@ -56,6 +66,9 @@ def _register_blueprints(app):
     app.register_blueprint(workspace_bp, url_prefix="/app")
     app.register_blueprint(client_bp, url_prefix="/portal")
     app.register_blueprint(settings_bp, url_prefix="/settings")
+    app.register_blueprint(preferences_bp)
+    app.register_blueprint(stream_bp)
+    app.register_blueprint(files_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -3,15 +3,14 @@
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
+from portal.uploads import limits_text
+
 MESSAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
     403: ("Not allowed", "You don't have permission to do that."),
     404: ("Not found", "There is nothing here, or you don't have access to it."),
     405: ("Not allowed", "That action isn't available here."),
-    413: (
-        "Too large",
-        "That upload is larger than allowed. Go back and send smaller files.",
-    ),
+    413: ("Too large", "That upload is larger than allowed. Nothing was sent."),
     429: (
         "Too many attempts",
         "Too many attempts in a short time. Please wait a few minutes and try again.",
@@ -23,6 +22,7 @@ def init_app(app):
     for status in MESSAGES:
         app.register_error_handler(status, _render)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(413, _too_large)
 
 
 def _render(error, status=None, message=None):
@@ -40,4 +40,11 @@ def _csrf_error(error):
         400,
         "This form had expired or did not come from this site. Go back, reload the page "
         "and send it again — nothing was saved.",
+    )
+
+
+def _too_large(error):
+    """413: say what the limits are, so the sender knows what will go through."""
+    return _render(
+        error, 413, f"That upload is larger than allowed. {limits_text()} Nothing was sent."
     )

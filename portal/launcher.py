@@ -29,7 +29,7 @@ def run():
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.setdefault("PORT", "5000")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
-    processes = ["web", "worker"]
+    processes = ["web", "worker", "cron"]
     if not env.get("REDIS_URL"):
         env["REDIS_URL"] = settings.default_redis_url(instance)
         processes.append("redis")

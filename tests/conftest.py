@@ -248,3 +248,52 @@ class Outbox:
 @pytest.fixture
 def outbox(app):
     return Outbox(app.config["MAIL_OUTBOX_DIR"])
+
+
+class SmtpSink:
+    """An aiosmtpd handler that keeps what it receives; `hold` can stall one message."""
+
+    def __init__(self):
+        import threading
+
+        self.received = []  # (arrival time, envelope, parsed message)
+        self.hold = None  # predicate: stall the first message it matches, then refuse it
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import email
+        import time
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        if self.hold is not None and self.hold(message):
+            self.hold = None
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Try again later"
+        self.received.append((time.time(), envelope, message))
+        return "250 OK"
+
+    def messages(self, kind=None):
+        return [
+            m for _t, _e, m in self.received if kind is None or m["X-Portal-Notification"] == kind
+        ]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free port: `.port`, `.sink.received`."""
+    from aiosmtpd.controller import Controller
+
+    from tests.helpers import free_port
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.sink = sink
+    yield controller
+    sink.release.set()
+    controller.stop()

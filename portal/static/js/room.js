@@ -1,23 +1,148 @@
-// Room page niceties: start at the newest message, Ctrl/Cmd+Enter sends.
+// Room page: start at the newest message, Ctrl/Cmd+Enter sends, live messages appear
+// in id order exactly once, missed ones are fetched after reconnects, and what arrives
+// while the tab is visible is marked read.
 (function () {
   "use strict";
   var list = document.getElementById("messages");
-  if (list && !location.hash) {
-    list.lastElementChild && list.lastElementChild.scrollIntoView({ block: "end" });
-  }
+  var room = document.getElementById("room");
   var composer = document.getElementById("composer");
-  if (!composer) return;
-  composer.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      composer.requestSubmit();
+  if (!list || !room) return;
+  var roomId = Number(room.dataset.roomId);
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var lost = false;
+  var markedThrough = 0;
+  var catching = false;
+  var catchAgain = false;
+
+  if (!location.hash && list.lastElementChild) {
+    list.lastElementChild.scrollIntoView({ block: "end" });
+  }
+
+  function messageId(li) {
+    return Number(li.dataset.messageId);
+  }
+
+  function shown() {
+    return Array.prototype.slice.call(list.querySelectorAll(":scope > li.message"));
+  }
+
+  function lastId() {
+    return shown().reduce(function (max, li) { return Math.max(max, messageId(li)); }, 0);
+  }
+
+  // Insert message <li>s by id; ones already on the page are skipped. Returns how many were new.
+  function insert(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var added = 0;
+    template.content.querySelectorAll("li.message").forEach(function (li) {
+      var id = messageId(li);
+      if (list.querySelector(':scope > li.message[data-message-id="' + id + '"]')) return;
+      var next = shown().find(function (other) { return messageId(other) > id; });
+      list.insertBefore(li, next || null);
+      if (window.htmx) htmx.process(li);
+      added += 1;
+    });
+    if (added) {
+      var empty = document.getElementById("no-messages");
+      if (empty) empty.remove();
+    }
+    return added;
+  }
+
+  // After htmx appends our own sent message, the live copy may already be there.
+  function tidy() {
+    var seen = {};
+    var previous = 0;
+    shown().forEach(function (li) {
+      var id = messageId(li);
+      if (seen[id]) { li.remove(); return; }
+      seen[id] = true;
+      if (id < previous) {
+        var next = shown().find(function (other) { return messageId(other) > id; });
+        list.insertBefore(li, next);
+      }
+      previous = Math.max(previous, id);
+    });
+  }
+
+  function markRead() {
+    if (lost || document.visibilityState !== "visible") return;
+    var through = lastId();
+    if (!through || through <= markedThrough) return;
+    markedThrough = through;
+    var body = new FormData();
+    body.append("through", String(through));
+    fetch(room.dataset.readUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+    }).catch(function () { markedThrough = 0; });
+  }
+
+  function loseAccess() {
+    if (lost) return;
+    lost = true;
+    var notice = document.getElementById("access-lost");
+    if (notice) notice.hidden = false;
+    if (composer) {
+      composer.classList.add("closed");
+      composer.querySelectorAll("textarea, button, input").forEach(function (el) {
+        el.disabled = true;
+      });
+    }
+  }
+
+  // Fetch everything after the newest message shown, a page at a time.
+  function catchUp() {
+    if (lost) return;
+    if (catching) { catchAgain = true; return; }
+    catching = true;
+    fetch(room.dataset.messagesUrl + "?after=" + lastId(), {
+      credentials: "same-origin",
+      headers: { "HX-Request": "true" },
+    }).then(function (response) {
+      if (response.status === 404 || response.status === 403) { loseAccess(); return null; }
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      catching = false;
+      if (html && insert(html)) catchAgain = true;
+      if (catchAgain) { catchAgain = false; catchUp(); } else { markRead(); }
+    }).catch(function () { catching = false; });
+  }
+
+  document.addEventListener("live:open", catchUp);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") catchUp();
+  });
+  document.addEventListener("live:message", function (event) {
+    if (lost || event.detail.room_id !== roomId) return;
+    var atBottom = list.getBoundingClientRect().bottom <= window.innerHeight + 80;
+    if (insert(event.detail.html)) {
+      if (atBottom) list.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
+      markRead();
     }
   });
+  document.addEventListener("live:access", function (event) {
+    if (event.detail.room_id === roomId) loseAccess();
+    else if (event.detail.room_id === null) catchUp();
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target === list) {
+      tidy();
       var empty = document.getElementById("no-messages");
       if (empty) empty.remove();
       list.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
+    }
+  });
+
+  if (!composer) return;
+  composer.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !lost) {
+      event.preventDefault();
+      composer.requestSubmit();
     }
   });
 })();

@@ -1,0 +1,53 @@
+"""Downloads: `/files/<id>/<filename>`, access-checked, served so the browser can't be fooled.
+
+Anonymous users get the same 404 as everyone who may not view the room: it tells
+nobody whether the file exists.
+"""
+
+from flask import abort, redirect, request, send_file, url_for
+
+from portal.access import load_attachment
+from portal.blueprints.files import bp
+from portal.filenames import content_disposition
+from portal.images import THUMB_TYPE
+from portal.uploads import stored_path
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.route("/files/<int:attachment_id>/<filename>")
+def download(attachment_id, filename):
+    attachment = load_attachment(attachment_id)
+    thumb = request.args.get("thumb") == "1" and attachment.is_image
+    if filename != attachment.filename:
+        return redirect(attachment_url(attachment, thumb))
+    return _send(attachment, thumb)
+
+
+def attachment_url(attachment, thumb=False):
+    """The canonical URL of an attachment (or of its thumbnail)."""
+    extra = {"thumb": 1} if thumb else {}
+    return url_for(
+        "files.download", attachment_id=attachment.id, filename=attachment.filename, **extra
+    )
+
+
+def _send(attachment, thumb):
+    # Only images Pillow decoded and re-encoded are shown inline; every other file is a
+    # download the browser must not sniff, render or run.
+    mimetype = THUMB_TYPE if thumb and attachment.thumb_name else attachment.content_type
+    try:
+        response = send_file(stored_path(attachment, thumb), mimetype=mimetype, conditional=True)
+    except FileNotFoundError:
+        abort(404)
+    response.headers["Content-Disposition"] = content_disposition(
+        "inline" if attachment.is_image else "attachment", attachment.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.cache_control.no_cache = None
+    response.cache_control.private = True
+    response.cache_control.max_age = ONE_YEAR
+    response.cache_control.immutable = True
+    return response

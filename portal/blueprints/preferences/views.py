@@ -1,0 +1,48 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portal.blueprints.preferences import bp
+from portal.blueprints.preferences.forms import NotificationSettingsForm
+from portal.extensions import csrf
+from portal.notify_prefs import (
+    UnsubscribeError,
+    room_mutes,
+    turn_off_email,
+    update_notification_settings,
+    user_for_unsubscribe_token,
+)
+
+
+@bp.route("/preferences/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    form = NotificationSettingsForm()
+    if form.validate_on_submit():
+        update_notification_settings(
+            current_user, form.email_notifications.data, form.muted_room_ids.data
+        )
+        flash("Notification settings saved.", "success")
+        return redirect(url_for(".notifications"))
+    if request.method == "GET":
+        form.email_notifications.data = current_user.email_notifications
+    layout = "workspace/layout.html" if current_user.is_internal else "client/layout.html"
+    page = render_template(
+        "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
+    )
+    return page, 400 if form.errors else 200
+
+
+# The token is the credential (and RFC 8058 one-click POSTs come from mail providers
+# without a CSRF token), so this view is exempt from CSRF.
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token):
+    try:
+        user = user_for_unsubscribe_token(token)
+    except UnsubscribeError as error:
+        page = render_template("errors.html", title="Link not valid", message=str(error))
+        return page, 400
+    if request.method == "POST":
+        turn_off_email(user)
+        return render_template("preferences/unsubscribed.html", user=user)
+    return render_template("preferences/unsubscribe.html", user=user, token=token)

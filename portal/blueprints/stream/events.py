@@ -1,0 +1,53 @@
+"""The body of one event stream: events from the process hub, heartbeats, access checks."""
+
+import queue
+import select
+import socket
+import time
+
+from portal.live import stream_allowed
+
+#: Reconnect delay the browser should use after the stream ends (milliseconds).
+RETRY_MS = 2000
+
+
+def event_stream(app, hub, user_id, session_token, sock=None):
+    """Yield SSE text until the client leaves, the hub ends us, or the user loses access."""
+    heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
+    subscription = hub.open(user_id)
+    try:
+        # At once, so headers flush and the browser fires `open` (the page then catches up).
+        yield f": connected\nretry: {RETRY_MS}\n\n"
+        next_beat = time.monotonic() + heartbeat
+        while not subscription.ended:
+            try:
+                event = subscription.inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
+            except queue.Empty:
+                if _client_gone(sock) or not _still_allowed(app, user_id, session_token):
+                    return
+                yield ": heartbeat\n\n"
+                next_beat = time.monotonic() + heartbeat
+                continue
+            if event is None:
+                return
+            yield event.text
+            if event.type == "access" and not _still_allowed(app, user_id, session_token):
+                return
+    finally:
+        hub.close(subscription)
+
+
+def _still_allowed(app, user_id, session_token):
+    with app.app_context():
+        return stream_allowed(user_id, session_token)
+
+
+def _client_gone(sock):
+    """True when the client closed its end (readable with nothing to read)."""
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and not sock.recv(1, socket.MSG_PEEK)
+    except (OSError, ValueError):
+        return True

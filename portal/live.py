@@ -1,0 +1,204 @@
+"""Live delivery: after a commit, tell the streams of everyone who may see the change.
+
+Events use flask-sse's format (a `flask_sse.Message` as JSON on a Redis channel), one
+channel per user. They are hints: pages fetch what they missed from the database, so a
+failed publish (Redis down) is logged and never raised into the request that committed.
+"""
+
+import hashlib
+import json
+import logging
+import time
+
+import redis
+from flask import current_app, has_request_context, render_template
+from flask_sse import Message
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from portal.access import viewer_ids
+from portal.events import message_posted, participants_changed, room_read, user_access_changed
+from portal.extensions import db
+from portal.live_hub import Hub
+from portal.models import LoginSession, ReadState, User
+from portal.models import Message as ChatMessage
+
+log = logging.getLogger(__name__)
+
+#: After a failed publish, skip publishing this long instead of waiting on Redis per send.
+PAUSE_AFTER_FAILURE_SECONDS = 5.0
+
+
+class Live:
+    """The app's hub (streams in this process) and its publishing connection."""
+
+    def __init__(self, app):
+        url = app.config["REDIS_URL"]
+        prefix = app.config.get("SSE_CHANNEL_PREFIX") or _default_prefix(app)
+        self.hub = Hub(url, prefix)
+        self.redis = redis.Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=1, client_name="portal-live-pub"
+        )
+        self.paused_until = 0.0
+
+
+def _default_prefix(app):
+    # Pub/sub ignores Redis database numbers: scope channels to the database the events
+    # describe (not its driver or password), so deployments and test runs sharing one
+    # Redis never hear each other.
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    identity = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database}"
+    digest = hashlib.sha1(identity.encode(), usedforsecurity=False)
+    return f"portal.{digest.hexdigest()[:10]}."
+
+
+def init_app(app):
+    app.extensions["live"] = Live(app)
+    message_posted.connect(_on_message_posted, sender=app, weak=False)
+    room_read.connect(_on_room_read, sender=app, weak=False)
+    participants_changed.connect(_on_participants_changed, sender=app, weak=False)
+    user_access_changed.connect(_on_user_access_changed, sender=app, weak=False)
+
+
+def get_live():
+    return current_app.extensions["live"]
+
+
+def publish(events):
+    """Publish (user_id, Message) pairs in one round trip; failures are logged, not raised."""
+    live = get_live()
+    if not events or time.monotonic() < live.paused_until:
+        return False
+    try:
+        pipe = live.redis.pipeline(transaction=False)
+        encoded = {}
+        for user_id, message in events:
+            key = id(message)
+            if key not in encoded:
+                encoded[key] = json.dumps(message.to_dict())
+            pipe.publish(live.hub.channel(user_id), encoded[key])
+        pipe.execute()
+        return True
+    except (redis.RedisError, OSError) as exc:
+        live.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
+        log.warning(
+            "live: publish failed (%s); live events paused for %.0f s",
+            exc,
+            PAUSE_AFTER_FAILURE_SECONDS,
+        )
+        return False
+
+
+def broadcast_message(message):
+    """The message fragment to every viewer of its room, and their new unread counts."""
+    viewers = viewer_ids(message.room_id)
+    if not viewers:
+        return
+    event = Message(
+        {"room_id": message.room_id, "message_id": message.id, "html": _render(message)},
+        type="message",
+    )
+    others = viewers - {message.author_id}
+    unread = unread_by_user(message.room_id, others)
+    publish(
+        [(user_id, event) for user_id in sorted(viewers)]
+        + [(user_id, _unread_event(message.room_id, unread[user_id])) for user_id in others]
+    )
+
+
+def broadcast_unread(room_id, user_id):
+    """A user's unread count for one room (after they read it somewhere)."""
+    count = unread_by_user(room_id, {user_id})[user_id]
+    publish([(user_id, _unread_event(room_id, count))])
+
+
+def broadcast_access(user_ids, room_id=None):
+    """Tell users they lost a room (`room_id`), or that their access changed (None)."""
+    event = Message({"room_id": room_id}, type="access")
+    publish([(user_id, event) for user_id in sorted(user_ids)])
+
+
+def unread_by_user(room_id, user_ids):
+    """{user_id: messages by others after that user's read marker} for one room."""
+    if not user_ids:
+        return {}
+    read = select(ReadState.user_id, ReadState.last_read_message_id).where(
+        ReadState.room_id == room_id
+    )
+    read = read.subquery()
+    rows = db.session.execute(
+        select(User.id, func.count(ChatMessage.id))
+        .join(ChatMessage, ChatMessage.room_id == room_id)
+        .outerjoin(read, read.c.user_id == User.id)
+        .where(
+            User.id.in_(user_ids),
+            ChatMessage.id > func.coalesce(read.c.last_read_message_id, 0),
+            (ChatMessage.author_id != User.id) | ChatMessage.author_id.is_(None),
+        )
+        .group_by(User.id)
+    )
+    counts = dict(rows.all())
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+
+
+def stream_allowed(user_id, session_token):
+    """True while the user is active and this login session has not been revoked."""
+    found = db.session.scalar(
+        select(LoginSession.id)
+        .join(User, User.id == LoginSession.user_id)
+        .where(
+            User.id == user_id,
+            User.active.is_(True),
+            User.activated_at.is_not(None),
+            LoginSession.token == session_token,
+            LoginSession.revoked_at.is_(None),
+        )
+    )
+    return found is not None
+
+
+def _unread_event(room_id, count):
+    return Message({"room_id": room_id, "count": count}, type="unread")
+
+
+def _render(message):
+    """The one message partial; viewer-independent, so rendered once for everyone."""
+    if has_request_context():
+        return render_template("rooms/_message.html", message=message)
+    with current_app.test_request_context():
+        return render_template("rooms/_message.html", message=message)
+
+
+def _guarded(receiver):
+    """Signals fire after commit: a failure here must never reach the sender."""
+
+    def wrapped(sender, **kwargs):
+        try:
+            receiver(**kwargs)
+        except Exception:
+            log.exception("live: %s failed", receiver.__name__)
+
+    wrapped.__name__ = receiver.__name__
+    return wrapped
+
+
+@_guarded
+def _on_message_posted(message):
+    broadcast_message(message)
+
+
+@_guarded
+def _on_room_read(room, user_id, last_read_message_id):
+    broadcast_unread(room.id, user_id)
+
+
+@_guarded
+def _on_participants_changed(room, added, removed):
+    gone = set(removed) - viewer_ids(room.id)
+    if gone:
+        broadcast_access(gone, room.id)
+
+
+@_guarded
+def _on_user_access_changed(user):
+    broadcast_access({user.id})

@@ -1,0 +1,184 @@
+"""One Redis subscription per web process, fanned out to that process's open streams.
+
+flask-sse opens a Redis connection per stream; here each process holds a single pattern
+subscription and hands events to per-stream queues. The `threading` and `queue`
+primitives are cooperative under gunicorn's gevent workers (monkey-patched) and real
+threads under the dev server and the test client.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+import time
+
+import redis
+from flask_sse import Message
+
+log = logging.getLogger(__name__)
+
+#: Events a stream may fall behind by before it is ended (the page then catches up).
+INBOX_SIZE = 500
+#: How long a new stream waits for the subscription when Redis is (re)connecting.
+CONNECT_WAIT_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 10.0
+
+
+class Event:
+    """A published `flask_sse.Message`, serialized once for every stream it goes to."""
+
+    __slots__ = ("type", "text")
+
+    def __init__(self, message):
+        self.type = message.type
+        self.text = str(message)
+
+
+class Subscription:
+    """One open stream's inbox: `Event`s for its user, then None when it must end."""
+
+    __slots__ = ("user_id", "inbox", "ended")
+
+    def __init__(self, user_id):
+        self.user_id = user_id
+        self.inbox = queue.Queue(INBOX_SIZE)
+        self.ended = False
+
+    def deliver(self, message):
+        try:
+            self.inbox.put_nowait(message)
+        except queue.Full:
+            log.warning("live: stream of user %s fell behind; ending it", self.user_id)
+            self.end()
+
+    def end(self):
+        self.ended = True
+        # A full inbox is fine: the stream sees `ended` once it has drained it.
+        with contextlib.suppress(queue.Full):
+            self.inbox.put_nowait(None)
+
+
+class Hub:
+    """The process's registry of open streams, fed by one pattern subscription."""
+
+    def __init__(self, redis_url, prefix):
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self.connected = threading.Event()
+        self._lock = threading.Lock()
+        self._streams = {}
+        self._pid = None
+        self._pubsub = None
+        self._stopping = False
+        self._last = (None, None)
+
+    def channel(self, user_id):
+        return f"{self.prefix}user.{user_id}"
+
+    def open(self, user_id):
+        """Register a stream for `user_id`; every event published after this reaches it."""
+        self._ensure_running()
+        self.connected.wait(CONNECT_WAIT_SECONDS)
+        subscription = Subscription(user_id)
+        with self._lock:
+            self._streams.setdefault(user_id, set()).add(subscription)
+        return subscription
+
+    def close(self, subscription):
+        """Forget a stream (idempotent)."""
+        with self._lock:
+            streams = self._streams.get(subscription.user_id)
+            if streams is not None:
+                streams.discard(subscription)
+                if not streams:
+                    del self._streams[subscription.user_id]
+
+    def count(self):
+        """Open streams in this process."""
+        with self._lock:
+            return sum(len(streams) for streams in self._streams.values())
+
+    def stop(self):
+        """End every stream and the subscriber (tests and shutdown)."""
+        self._stopping = True
+        self._end_all()
+        pubsub = self._pubsub
+        if pubsub is not None and pubsub.connection is not None:
+            pubsub.connection.disconnect()
+
+    def _ensure_running(self):
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked child inherits no thread: start one here, with a fresh registry.
+            self._pid = os.getpid()
+            self._streams = {}
+            self.connected.clear()
+            threading.Thread(target=self._run, name="live-hub", daemon=True).start()
+
+    def _run(self):
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                self._listen()
+            except Exception as exc:  # the subscriber must outlive any one failure
+                if self._stopping:
+                    break
+                if self.connected.is_set():
+                    backoff = 0.5
+                log.warning("live: Redis subscription lost (%r); retrying in %.1f s", exc, backoff)
+            finally:
+                self.connected.clear()
+            time.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _listen(self):
+        options = {"socket_connect_timeout": 2, "client_name": f"portal-live-sub-{os.getpid()}"}
+        if not self.redis_url.startswith("unix:"):
+            options["socket_keepalive"] = True  # notice a dead peer on an idle subscription
+        client = redis.Redis.from_url(self.redis_url, **options)
+        pubsub = client.pubsub()
+        self._pubsub = pubsub
+        try:
+            pubsub.psubscribe(self.channel("*"))
+            for item in pubsub.listen():
+                if item["type"] == "pmessage":
+                    self._dispatch(item["channel"], item["data"])
+                elif item["type"] == "psubscribe":
+                    self._subscribed()
+        finally:
+            self._pubsub = None
+            pubsub.close()
+            client.close()
+
+    def _subscribed(self):
+        # Streams registered before now may have missed events while the subscription
+        # was down: end them, so their pages reconnect and catch up from the database.
+        self._end_all()
+        self.connected.set()
+        log.info("live: subscribed to %s", self.channel("*"))
+
+    def _end_all(self):
+        with self._lock:
+            streams = [s for group in self._streams.values() for s in group]
+        for subscription in streams:
+            subscription.end()
+
+    def _dispatch(self, channel, data):
+        user_id = channel.rsplit(b".", 1)[-1]
+        if not user_id.isdigit():
+            return
+        with self._lock:
+            streams = list(self._streams.get(int(user_id), ()))
+        if not streams:
+            return
+        # A room's event is published once per viewer with the same payload: parse and
+        # serialize it once per run of identical payloads, not once per stream.
+        if data != self._last[0]:
+            self._last = (data, Event(Message(**json.loads(data))))
+        for subscription in streams:
+            subscription.deliver(self._last[1])

@@ -1,0 +1,44 @@
+// Live delivery: the layout's element with sse-connect="/stream" holds the page's one
+// event stream (htmx's SSE extension opens and reconnects it). This keeps the room
+// list's unread badges current and re-announces each event to the page as live:<type>.
+(function () {
+  "use strict";
+  var listened = new WeakSet();
+
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
+  function setBadge(data) {
+    var badge = document.getElementById("unread-" + data.room_id);
+    if (!badge) return;
+    badge.textContent = String(data.count);
+    badge.dataset.count = String(data.count);
+    badge.setAttribute("aria-label", data.count + " unread");
+  }
+
+  function listen(source) {
+    ["message", "unread", "access"].forEach(function (type) {
+      source.addEventListener(type, function (event) {
+        var data = JSON.parse(event.data);
+        if (type === "unread") setBadge(data);
+        announce("live:" + type, data);
+      });
+    });
+  }
+
+  // Fired on every (re)connect. The extension's reconnects send no Last-Event-ID, so
+  // pages catch up from the database on live:open instead.
+  document.addEventListener("htmx:sseOpen", function (event) {
+    var source = event.detail.source;
+    if (!listened.has(source)) {
+      listened.add(source);
+      listen(source);
+    }
+    document.body.dataset.live = "open";
+    announce("live:open", {});
+  });
+  document.addEventListener("htmx:sseError", function () {
+    document.body.dataset.live = "reconnecting";
+  });
+})();

@@ -1,0 +1,168 @@
+"""Uploaded files: checked, stored under UPLOAD_DIR with server-made names, never orphaned.
+
+Files are written before the message is committed (the message refers to them); anything
+written is deleted again if a file is refused, the message is refused or the commit fails.
+"""
+
+import contextlib
+import os
+import re
+import secrets
+
+from flask import current_app
+
+from portal import images
+from portal.filenames import clean_filename, from_browser
+from portal.messages import MessageError, post_message
+from portal.models import Attachment
+from portal.templating import human_size
+
+CHUNK = 1024 * 1024
+STORAGE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.[a-z]{3,4}$")
+#: Non-image types worth naming to the browser; every other file is application/octet-stream.
+SAFE_TYPES = {
+    ".pdf": "application/pdf",
+    ".zip": "application/zip",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+OCTET_STREAM = "application/octet-stream"
+
+
+class UploadError(MessageError):
+    """A refused upload, with what to tell the sender."""
+
+
+def post_with_files(room, author, body, files, client_msg_id=None):
+    """Store the uploaded files and post the message with them; on failure nothing stays."""
+    attachments = store_files(files)
+    try:
+        message = post_message(
+            room, author, body, client_msg_id=client_msg_id, attachments=attachments
+        )
+    except BaseException:
+        discard(attachments)
+        raise
+    # A repeated client_msg_id returns the first message: these files belong to nothing.
+    discard([a for a in attachments if a.id is None])
+    return message
+
+
+def store_files(files):
+    """Unsaved Attachments for the non-empty uploads in `files`, their contents on disk."""
+    files = [f for f in files if f and f.filename]
+    limit = current_app.config["MAX_FILES_PER_MESSAGE"]
+    if len(files) > limit:
+        raise UploadError(
+            f"You attached {len(files)} files; a message can carry at most {limit}. "
+            "Nothing was sent."
+        )
+    stored = []
+    try:
+        for upload in files:
+            stored.append(_store(upload))
+    except BaseException:
+        discard(stored)
+        raise
+    return stored
+
+
+def _store(upload):
+    filename = clean_filename(from_browser(upload.filename))
+    key = secrets.token_hex(16)
+    raw = _path(f"{key[:2]}/{key}.bin")
+    os.makedirs(os.path.dirname(raw), exist_ok=True)
+    attachment = Attachment(filename=filename, storage_name=f"{key[:2]}/{key}.bin")
+    try:
+        attachment.size = _copy(upload, raw, filename)
+        _recognise_image(attachment, raw, filename)
+    except BaseException:
+        discard([attachment])
+        _remove(raw)
+        raise
+    return attachment
+
+
+def _copy(upload, path, filename):
+    """Write the upload to `path`, refusing it as soon as it passes the size limit."""
+    limit_mb = current_app.config["MAX_UPLOAD_MB"]
+    limit = limit_mb * 1024 * 1024
+    size = 0
+    with open(path, "xb") as out:
+        while chunk := upload.stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise UploadError(
+                    f"“{filename}” is larger than {limit_mb} MB, the limit for one file. "
+                    "Nothing was sent."
+                )
+            out.write(chunk)
+    return size
+
+
+def _recognise_image(attachment, raw, filename):
+    """Re-encode a real image in place of the upload (plus a thumbnail); else keep the bytes."""
+    try:
+        picture = images.decode(raw)
+    except images.ImageRefused as exc:
+        current_app.logger.info("refused image %r: %s", filename, exc)
+        raise UploadError(
+            f"“{filename}” has too many pixels to process safely (the limit is "
+            f"{images.MAX_PIXELS // 1_000_000} megapixels). Nothing was sent."
+        ) from exc
+    if picture is None:
+        extension = os.path.splitext(filename)[1].lower()
+        attachment.content_type = SAFE_TYPES.get(extension, OCTET_STREAM)
+        attachment.is_image = False
+        return
+    base = attachment.storage_name.removesuffix(".bin")
+    attachment.storage_name = base + picture.extension
+    images.save(picture, _path(attachment.storage_name))
+    _remove(raw)
+    if images.save_thumbnail(picture, _path(base + ".thumb" + images.THUMB_EXTENSION)):
+        attachment.thumb_name = base + ".thumb" + images.THUMB_EXTENSION
+    attachment.is_image = True
+    attachment.content_type = picture.content_type
+    attachment.width, attachment.height = picture.size
+    attachment.size = os.path.getsize(_path(attachment.storage_name))
+
+
+def discard(attachments):
+    """Delete the stored files of `attachments` (unsaved, or whose message failed)."""
+    for attachment in attachments:
+        for name in (attachment.storage_name, attachment.thumb_name):
+            if name:
+                _remove(_path(name))
+
+
+def stored_path(attachment, thumb=False):
+    """Where the file (or its thumbnail, else the image itself) is on disk."""
+    name = attachment.thumb_name if thumb and attachment.thumb_name else attachment.storage_name
+    if not STORAGE_NAME.match(name):
+        raise ValueError(f"unexpected storage name {name!r}")
+    return _path(name)
+
+
+def limits_text():
+    """The upload limits in words, for error messages."""
+    config = current_app.config
+    return (
+        f"Each file can be at most {config['MAX_UPLOAD_MB']} MB, one message can carry "
+        f"at most {config['MAX_FILES_PER_MESSAGE']} files, and one upload at most "
+        f"{human_size(config['MAX_CONTENT_LENGTH'])} in all."
+    )
+
+
+def _path(storage_name):
+    return os.path.join(current_app.config["UPLOAD_DIR"], storage_name)
+
+
+def _remove(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

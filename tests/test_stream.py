@@ -1,0 +1,221 @@
+"""GET /stream: per-user channels, events after commit, access checks, cleanup."""
+
+import time
+
+import pytest
+
+from portal.extensions import db
+from portal.messages import post_message
+from portal.models import Room, User
+from portal.rooms import create_room, set_participants
+from portal.user_admin import update_user
+from tests.e2e.live_fixtures import of_type, parse_events
+
+
+class ClientStream:
+    """A /stream response from the test client, read as it is generated."""
+
+    def __init__(self, client, path="/stream"):
+        self.response = client.get(path, buffered=False)
+        self._chunks = iter(self.response.response)
+        self.text = ""
+        self.closed = False
+
+    def read_until(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            events = parse_events(self.text)
+            if predicate(events) or self.closed or time.monotonic() > deadline:
+                return events
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self.closed = True
+                continue
+            self.text += chunk.decode() if isinstance(chunk, bytes) else chunk
+
+    def connected(self):
+        return self.read_until(lambda events: ("comment", "connected") in events, timeout=5)
+
+    def close(self):
+        self.response.close()
+
+
+@pytest.fixture
+def heartbeat(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SSE_HEARTBEAT_SECONDS", 1)
+    return 1
+
+
+@pytest.fixture
+def open_stream(app, heartbeat):
+    """Log in as a persona and open their stream (connected); closed at teardown."""
+    opened = []
+
+    def open_(email, path="/stream"):
+        client = app.test_client()
+        client.login(email)
+        stream = ClientStream(client, path)
+        opened.append(stream)
+        assert ("comment", "connected") in stream.connected()
+        return stream
+
+    yield open_
+    for stream in opened:
+        stream.close()
+
+
+@pytest.fixture
+def room(app, people):
+    """A room created by staff with the client in it."""
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        room = create_room(staff, "Tax return 2025", [people["client"].id])
+        return room.id
+
+
+def post(app, room_id, author_id, body):
+    with app.app_context():
+        message = post_message(db.session.get(Room, room_id), db.session.get(User, author_id), body)
+        return message.id
+
+
+def test_anonymous_gets_401_not_a_redirect(client):
+    response = client.get("/stream")
+    assert response.status_code == 401
+    assert "Location" not in response.headers
+
+
+def test_stream_headers_and_initial_comment(app, people, heartbeat):
+    client = app.test_client()
+    client.login("client@example.test")
+    stream = ClientStream(client)
+    try:
+        assert stream.response.status_code == 200
+        assert stream.response.mimetype == "text/event-stream"
+        assert stream.response.headers["Cache-Control"] == "no-cache"
+        assert stream.response.headers["X-Accel-Buffering"] == "no"
+        events = stream.read_until(lambda ev: len(of_type(ev, "comment")) >= 2, timeout=5)
+        assert of_type(events, "comment")[:2] == ["connected", "heartbeat"]
+    finally:
+        stream.close()
+
+
+def test_message_event_reaches_viewers_with_fragment_and_unread(app, people, room, open_stream):
+    client_stream = open_stream("client@example.test")
+    staff_stream = open_stream("staff@example.test")
+    message_id = post(app, room, people["staff"].id, "Your documents are ready")
+
+    events = client_stream.read_until(lambda ev: of_type(ev, "unread"))
+    (message,) = of_type(events, "message")
+    assert message["room_id"] == room and message["message_id"] == message_id
+    assert f'id="message-{message_id}"' in message["html"]
+    assert "Your documents are ready" in message["html"]
+    assert of_type(events, "unread") == [{"room_id": room, "count": 1}]
+
+    # The author's other tabs get the message too, but no unread count.
+    events = staff_stream.read_until(lambda ev: of_type(ev, "message"))
+    assert [m["message_id"] for m in of_type(events, "message")] == [message_id]
+    assert not of_type(staff_stream.read_until(lambda ev: False, timeout=1.5), "unread")
+
+
+def test_reading_elsewhere_updates_the_badge(app, people, room, open_stream):
+    message_id = post(app, room, people["staff"].id, "Hello")
+    stream = open_stream("client@example.test")
+    reader = app.test_client()
+    reader.login("client@example.test")
+    assert (
+        reader.form_post(f"/portal/rooms/{room}/read", {"through": message_id}).status_code == 204
+    )
+    events = stream.read_until(lambda ev: of_type(ev, "unread"))
+    assert of_type(events, "unread") == [{"room_id": room, "count": 0}]
+
+
+def test_channel_query_parameter_is_ignored(app, people, room, open_stream):
+    """The outsider asks for the client's channel (every spelling) and hears nothing."""
+    prefix = app.extensions["live"].hub.prefix
+    client_id = people["client"].id
+    spy = open_stream("outsider@example.test", f"/stream?channel={prefix}user.{client_id}")
+    spy2 = open_stream("outsider@example.test", f"/stream?channel=user.{client_id}")
+    victim = open_stream("client@example.test")
+    post(app, room, people["staff"].id, "Confidential")
+
+    assert of_type(victim.read_until(lambda ev: of_type(ev, "message")), "message")
+    for stream in (spy, spy2):
+        events = stream.read_until(lambda ev: False, timeout=2)
+        assert not of_type(events, "message") and not of_type(events, "unread")
+
+
+def test_removed_participant_gets_access_event_and_no_more_messages(app, people, room, open_stream):
+    stream = open_stream("client@example.test")
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        set_participants(db.session.get(Room, room), staff, [staff.id])
+    events = stream.read_until(lambda ev: of_type(ev, "access"))
+    assert of_type(events, "access") == [{"room_id": room}]
+
+    post(app, room, people["staff"].id, "After the removal")
+    events = stream.read_until(lambda ev: of_type(ev, "message"), timeout=2)
+    assert not of_type(events, "message") and not of_type(events, "unread")
+    assert not stream.closed, "the client is still active: only that room's events stop"
+
+
+def test_staff_keeping_all_rooms_access_gets_no_access_event(app, people, room, open_stream):
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        set_participants(db.session.get(Room, room), staff, [staff.id, people["staff_all"].id])
+    stream = open_stream("staff_all@example.test")
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        set_participants(db.session.get(Room, room), staff, [staff.id])
+    post(app, room, people["staff"].id, "Still visible to all-rooms staff")
+    events = stream.read_until(lambda ev: of_type(ev, "message"))
+    assert of_type(events, "message") and not of_type(events, "access")
+
+
+def test_deactivated_users_stream_ends_at_once(app, people, open_stream, monkeypatch):
+    monkeypatch.setitem(app.config, "SSE_HEARTBEAT_SECONDS", 30)
+    stream = open_stream("client@example.test")
+    started = time.monotonic()
+    with app.app_context():
+        admin = db.session.get(User, people["admin"].id)
+        user = db.session.get(User, people["client"].id)
+        update_user(
+            user, admin, name=user.name, is_admin=False, access_all_rooms=False, active=False
+        )
+    events = stream.read_until(lambda ev: False, timeout=10)
+    assert stream.closed and time.monotonic() - started < 10
+    assert of_type(events, "access") == [{"room_id": None}]
+
+
+def test_stream_ends_at_the_next_heartbeat_when_access_ends_silently(app, people, open_stream):
+    """Deactivated without a signal (e.g. straight in the database): the heartbeat check."""
+    stream = open_stream("client@example.test")
+    with app.app_context():
+        db.session.get(User, people["client"].id).active = False
+        db.session.commit()
+    stream.read_until(lambda ev: False, timeout=5)
+    assert stream.closed
+
+
+def test_logging_out_ends_the_stream(app, people, heartbeat):
+    client = app.test_client()
+    client.login("client@example.test")
+    stream = ClientStream(client)
+    try:
+        stream.connected()
+        client.logout()
+        stream.read_until(lambda ev: False, timeout=5)
+        assert stream.closed
+    finally:
+        stream.close()
+
+
+def test_closed_streams_are_forgotten(app, people, open_stream):
+    hub = app.extensions["live"].hub
+    before = hub.count()
+    streams = [open_stream("client@example.test") for _ in range(3)]
+    assert hub.count() == before + 3
+    for stream in streams:
+        stream.close()
+    assert hub.count() == before
