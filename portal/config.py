@@ -45,13 +45,19 @@ def _secret_key(instance):
     return path.read_text().strip()
 
 
+def database_uri(url):
+    """A DATABASE_URL as SQLAlchemy wants it: PostgreSQL through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def from_environment(instance):
     """Build the Flask config mapping for an app whose instance folder is `instance`."""
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance}/portal.sqlite3"
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    database_url = database_uri(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{instance}/portal.sqlite3"
+    )
     max_upload_mb = _int("MAX_UPLOAD_MB", 25)
     redis_url = os.environ.get("REDIS_URL") or default_redis_url(instance)
     return {

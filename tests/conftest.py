@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 from werkzeug.security import generate_password_hash
 
 from portal import create_app, embedded_redis
+from portal.config import database_uri
 from portal.extensions import db
 from portal.users import create_user
 
@@ -44,7 +45,7 @@ def redis_url(tmp_root):
 
 @pytest.fixture(scope="session")
 def database_url(tmp_root):
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root}/test.sqlite3"
+    return database_uri(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_root}/test.sqlite3")
 
 
 @pytest.fixture(scope="session")

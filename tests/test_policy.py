@@ -89,6 +89,9 @@ OTHER_ROUTES = {
     "/password/reset/<token>": "test_password_reset",
     "/password/change": "test_password_reset",
     "/files/<int:attachment_id>/<filename>": "test_downloads (viewers 200; others, anonymous 404)",
+    "/stream": "test_stream (channel from the session user; removal cuts room events)",
+    "/preferences/notifications": "test_preferences (own settings only, own rooms only)",
+    "/unsubscribe/<token>": "test_preferences (the signed token is the credential)",
 }
 
 
