@@ -13,15 +13,15 @@ import time
 import redis
 from flask import current_app, has_request_context, render_template
 from flask_sse import Message
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
 from portal.events import message_posted, participants_changed, room_read, user_access_changed
 from portal.extensions import db
 from portal.live_hub import Hub
-from portal.models import LoginSession, ReadState, User
-from portal.models import Message as ChatMessage
+from portal.models import LoginSession, User
+from portal.rooms import unread_counts_for_users
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def broadcast_message(message):
         type="message",
     )
     others = viewers - {message.author_id}
-    unread = unread_by_user(message.room_id, others)
+    unread = unread_counts_for_users(message.room_id, others)
     publish(
         [(user_id, event) for user_id in sorted(viewers)]
         + [(user_id, _unread_event(message.room_id, unread[user_id])) for user_id in others]
@@ -108,7 +108,7 @@ def broadcast_message(message):
 
 def broadcast_unread(room_id, user_id):
     """A user's unread count for one room (after they read it somewhere)."""
-    count = unread_by_user(room_id, {user_id})[user_id]
+    count = unread_counts_for_users(room_id, {user_id})[user_id]
     publish([(user_id, _unread_event(room_id, count))])
 
 
@@ -116,29 +116,6 @@ def broadcast_access(user_ids, room_id=None):
     """Tell users they lost a room (`room_id`), or that their access changed (None)."""
     event = Message({"room_id": room_id}, type="access")
     publish([(user_id, event) for user_id in sorted(user_ids)])
-
-
-def unread_by_user(room_id, user_ids):
-    """{user_id: messages by others after that user's read marker} for one room."""
-    if not user_ids:
-        return {}
-    read = select(ReadState.user_id, ReadState.last_read_message_id).where(
-        ReadState.room_id == room_id
-    )
-    read = read.subquery()
-    rows = db.session.execute(
-        select(User.id, func.count(ChatMessage.id))
-        .join(ChatMessage, ChatMessage.room_id == room_id)
-        .outerjoin(read, read.c.user_id == User.id)
-        .where(
-            User.id.in_(user_ids),
-            ChatMessage.id > func.coalesce(read.c.last_read_message_id, 0),
-            (ChatMessage.author_id != User.id) | ChatMessage.author_id.is_(None),
-        )
-        .group_by(User.id)
-    )
-    counts = dict(rows.all())
-    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
 
 
 def stream_allowed(user_id, session_token):

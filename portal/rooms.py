@@ -135,8 +135,15 @@ class RoomSummary:
         self.room, self.unread, self.last_message = room, unread, last_message
 
 
+def _unread(reader_id, last_read):
+    """The unread rule: a message by someone else, after the reader's read marker."""
+    return (Message.id > func.coalesce(last_read, 0)) & (
+        (Message.author_id != reader_id) | Message.author_id.is_(None)
+    )
+
+
 def unread_counts(user, room_ids):
-    """{room_id: number of messages by others after the user's last read one}."""
+    """{room_id: unread count} for one user across rooms."""
     if not room_ids:
         return {}
     read = (
@@ -147,14 +154,30 @@ def unread_counts(user, room_ids):
     rows = db.session.execute(
         select(Message.room_id, func.count(Message.id))
         .outerjoin(read, read.c.room_id == Message.room_id)
-        .where(
-            Message.room_id.in_(room_ids),
-            Message.id > func.coalesce(read.c.last_read_message_id, 0),
-            (Message.author_id != user.id) | Message.author_id.is_(None),
-        )
+        .where(Message.room_id.in_(room_ids), _unread(user.id, read.c.last_read_message_id))
         .group_by(Message.room_id)
     )
     return dict(rows.all())
+
+
+def unread_counts_for_users(room_id, user_ids):
+    """{user_id: unread count} for many users in one room (live badge updates)."""
+    if not user_ids:
+        return {}
+    read = (
+        select(ReadState.user_id, ReadState.last_read_message_id)
+        .where(ReadState.room_id == room_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(User.id, func.count(Message.id))
+        .join(Message, Message.room_id == room_id)
+        .outerjoin(read, read.c.user_id == User.id)
+        .where(User.id.in_(user_ids), _unread(User.id, read.c.last_read_message_id))
+        .group_by(User.id)
+    )
+    counts = dict(rows.all())
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
 
 
 def _send(signal, **kwargs):
