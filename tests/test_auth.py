@@ -136,3 +136,14 @@ def test_session_cookie_replayed_after_logout_fails(client, people, app):
     replay = app.test_client()
     replay.set_cookie("session", cookie)
     assert replay.get("/app/rooms").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "email,home", [("staff@example.test", "/app/rooms"), ("client@example.test", "/portal/rooms")]
+)
+def test_everyone_can_reach_change_password_and_notifications(client, people, email, home):
+    client.login(email)
+    page = client.get(home).get_data(as_text=True)
+    assert 'href="/password/change"' in page
+    assert 'href="/preferences/notifications"' in page
+    assert client.get("/password/change").status_code == 200
