@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Message, Participant, Room, User
+from portal.models import Message, Participant, ReadState, Room, User
 from portal.models.base import utcnow
 from portal.users import create_user
 
@@ -56,14 +56,26 @@ def seed_demo(only_if_empty=False):
         for member in members:
             db.session.add(Participant(room_id=room.id, user_id=people[member].id))
         count = 12 if index < 2 else 8
+        messages = []
         for n in range(count):
             author = people[members[n % 2]]
             at = start + timedelta(hours=index, minutes=17 * n)
-            db.session.add(
+            messages.append(
                 Message(
                     room_id=room.id, author_id=author.id, body=LINES[n % len(LINES)], created_at=at
                 )
             )
             room.last_activity_at = at
+        db.session.add_all(messages)
+        db.session.flush()
+        # Everyone has read all but the last two messages: a few unread badges to show.
+        for member in members:
+            db.session.add(
+                ReadState(
+                    user_id=people[member].id,
+                    room_id=room.id,
+                    last_read_message_id=messages[-3].id,
+                )
+            )
     db.session.commit()
     return list(people.values())
