@@ -17,7 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
-from portal.events import message_posted, participants_changed, room_read, user_access_changed
+from portal.events import (
+    message_posted,
+    participants_changed,
+    room_changed,
+    room_read,
+    user_access_changed,
+)
 from portal.extensions import db
 from portal.live_hub import Hub
 from portal.models import LoginSession, User
@@ -58,6 +64,7 @@ def init_app(app):
     room_read.connect(_on_room_read, sender=app, weak=False)
     participants_changed.connect(_on_participants_changed, sender=app, weak=False)
     user_access_changed.connect(_on_user_access_changed, sender=app, weak=False)
+    room_changed.connect(_on_room_changed, sender=app, weak=False)
 
 
 def get_live():
@@ -110,6 +117,14 @@ def broadcast_unread(room_id, user_id):
     """A user's unread count for one room (after they read it somewhere)."""
     count = unread_counts_for_users(room_id, {user_id})[user_id]
     publish([(user_id, _unread_event(room_id, count))])
+
+
+def broadcast_room(room, user_ids):
+    """A room's title or archived state changed, or these users were added to it."""
+    event = Message(
+        {"room_id": room.id, "title": room.title, "archived": room.is_archived}, type="room"
+    )
+    publish([(user_id, event) for user_id in sorted(user_ids)])
 
 
 def broadcast_access(user_ids, room_id=None):
@@ -174,6 +189,13 @@ def _on_participants_changed(room, added, removed):
     gone = set(removed) - viewer_ids(room.id)
     if gone:
         broadcast_access(gone, room.id)
+    if added:
+        broadcast_room(room, set(added))
+
+
+@_guarded
+def _on_room_changed(room):
+    broadcast_room(room, viewer_ids(room.id))
 
 
 @_guarded

@@ -219,3 +219,31 @@ def test_closed_streams_are_forgotten(app, people, open_stream):
     for stream in streams:
         stream.close()
     assert hub.count() == before
+
+
+def test_rename_archive_and_being_added_announce_the_room(app, people, room, open_stream):
+    from portal.rooms import archive_room, rename_room
+
+    client_stream = open_stream("client@example.test")
+    admin_stream = open_stream("admin@example.test")
+    with app.app_context():
+        rename_room(db.session.get(Room, room), "Tax return 2025 (final)")
+        staff = db.session.get(User, people["staff"].id)
+        set_participants(
+            db.session.get(Room, room), staff, [people["client"].id, people["admin"].id]
+        )
+        archive_room(db.session.get(Room, room))
+
+    def room_events(events):
+        return [e for e in of_type(events, "room") if e["room_id"] == room]
+
+    events = client_stream.read_until(lambda ev: len(room_events(ev)) >= 2)
+    assert [(e["title"], e["archived"]) for e in room_events(events)] == [
+        ("Tax return 2025 (final)", False),
+        ("Tax return 2025 (final)", True),
+    ]
+    added = admin_stream.read_until(lambda ev: len(room_events(ev)) >= 2)
+    assert [(e["title"], e["archived"]) for e in room_events(added)] == [
+        ("Tax return 2025 (final)", False),  # added to the room
+        ("Tax return 2025 (final)", True),  # then archived, as a viewer
+    ]

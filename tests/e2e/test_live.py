@@ -139,3 +139,25 @@ def test_page_catches_up_after_the_server_restarts(
     ids = shown_ids(staff)
     assert ids[: len(before)] == before and ids == sorted(set(ids))
     assert not re.search(r"Sent while away", " ".join(texts[:-5]))
+
+
+def test_room_list_follows_new_rooms_renames_and_messages(
+    app, new_page, live_server, rooms, people
+):
+    client = new_page()
+    log_in(client, live_server.url, "client@example.test")
+    open_live(client, live_server("/portal/rooms"))
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        fresh_id = create_room(staff, "Brand new room", [people["client"].id]).id
+    expect(client.locator("#room-lists")).to_contain_text("Brand new room", timeout=3_000)
+    with app.app_context():
+        from portal.rooms import rename_room
+
+        rename_room(db.session.get(Room, fresh_id), "Renamed room")
+        staff = db.session.get(User, people["staff"].id)
+        post_message(db.session.get(Room, rooms["other"]), staff, "Newest message here")
+    expect(client.locator("#room-lists")).to_contain_text("Renamed room", timeout=3_000)
+    first = client.locator(".room-list li").first
+    expect(first).to_contain_text("Newest message here", timeout=3_000)
+    expect(client.locator(f"#unread-{rooms['other']}")).to_have_attribute("data-count", "1")

@@ -18,7 +18,7 @@
   }
 
   function listen(source) {
-    ["message", "unread", "access"].forEach(function (type) {
+    ["message", "unread", "access", "room"].forEach(function (type) {
       source.addEventListener(type, function (event) {
         var data = JSON.parse(event.data);
         if (type === "unread") setBadge(data);
@@ -26,6 +26,26 @@
       });
     });
   }
+
+  // Room list pages: new messages, new rooms and renames re-order and re-word the list,
+  // so fetch it again (at most every half second) rather than patching rows.
+  var refreshTimer = null;
+  function refreshRoomLists() {
+    var lists = document.getElementById("room-lists");
+    if (!lists || refreshTimer) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      htmx.ajax("GET", location.pathname, { target: "#room-lists", select: "#room-lists", swap: "outerHTML" });
+    }, 500);
+  }
+  var opened = false;
+  ["live:message", "live:room"].forEach(function (name) {
+    document.addEventListener(name, refreshRoomLists);
+  });
+  document.addEventListener("live:open", function () {
+    if (opened) refreshRoomLists(); // a reconnect: the list may have missed events
+    opened = true;
+  });
 
   // Fired on every (re)connect. The extension's reconnects send no Last-Event-ID, so
   // pages catch up from the database on live:open instead.

@@ -124,6 +124,20 @@
       markRead();
     }
   });
+  document.addEventListener("live:room", function (event) {
+    var data = event.detail;
+    if (data.room_id !== roomId) return;
+    var heading = room.querySelector("h1");
+    if (heading) heading.textContent = data.title;
+    document.title = data.title + " · Portal Messaging";
+    var notice = document.getElementById("room-changed");
+    if (notice && data.archived !== (room.dataset.archived === "true")) {
+      notice.hidden = false;
+      if (data.archived && composer) {
+        composer.querySelectorAll("textarea, input, button").forEach(function (el) { el.disabled = true; });
+      }
+    }
+  });
   document.addEventListener("live:access", function (event) {
     if (event.detail.room_id === roomId) loseAccess();
     else if (event.detail.room_id === null) catchUp();
