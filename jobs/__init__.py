@@ -13,10 +13,15 @@ def app_context():
     if has_app_context():
         yield
         return
+    with preload_app().app_context():
+        yield
+
+
+def preload_app():
+    """This process's app, created on first use."""
     global _app
     if _app is None:
         from portal import create_app
 
         _app = create_app()
-    with _app.app_context():
-        yield
+    return _app

@@ -69,7 +69,15 @@ def kill_tree(process):
 
 def start_worker(processes, app):
     name = f"worker-{time.time_ns()}"
-    return processes("worker", "--with-scheduler", "--name", name, app.config["RQ_QUEUE"])
+    return processes(
+        "worker",
+        "--with-scheduler",
+        "--worker-class",
+        "jobs.worker.Worker",
+        "--name",
+        name,
+        app.config["RQ_QUEUE"],
+    )
 
 
 def wait_for(condition, timeout=60.0, what="condition"):
