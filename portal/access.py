@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import exists, false, or_, select
 
 from portal.extensions import db
-from portal.models import Participant, Room, User
+from portal.models import Attachment, Message, Participant, Room, User
 
 
 def visible_rooms(user):
@@ -134,8 +134,6 @@ def home_endpoint(user):
 
 def load_attachment(attachment_id, user=None):
     """The attachment if `user` (default: the current user) may view its room, else 404."""
-    from portal.models import Attachment, Message
-
     user = user or current_user
     rooms = visible_rooms(user).with_only_columns(Room.id)
     attachment = db.session.scalar(

@@ -51,7 +51,8 @@ def assert_safe_headers(response):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"] == SANDBOX
     cache = response.headers["Cache-Control"]
-    assert "private" in cache and "public" not in cache and "max-age=31536000" in cache
+    assert "private" in cache and "no-cache" in cache and "public" not in cache
+    assert response.headers.get("ETag")  # revalidation is a cheap 304
 
 
 def test_image_is_served_inline(client, uploaded):
@@ -234,3 +235,20 @@ def test_hostile_names_through_upload_and_download(client, app, people, room_id,
         r'attachment; filename="([^"\\]*)"; filename\*=UTF-8\'\'(\S+)', disposition
     )
     assert match and unquote(match.group(2)) == attachment.filename
+
+
+def test_revalidation_is_a_304_for_viewers_and_a_404_once_removed(client, app, uploaded, people):
+    client.login("client@example.test")
+    first = client.get(url(uploaded["photo.jpg"]))
+    etag = {"If-None-Match": first.headers["ETag"]}
+    assert client.get(url(uploaded["photo.jpg"]), headers=etag).status_code == 304
+    with app.app_context():
+        from portal.extensions import db
+        from portal.models import Attachment, Room, User
+        from portal.rooms import set_participants
+
+        room = db.session.get(Attachment, uploaded["photo.jpg"].id).message.room
+        set_participants(
+            db.session.get(Room, room.id), db.session.get(User, people["staff"].id), []
+        )
+    assert client.get(url(uploaded["photo.jpg"]), headers=etag).status_code == 404

@@ -12,8 +12,6 @@ from portal.filenames import content_disposition
 from portal.images import THUMB_TYPE
 from portal.uploads import stored_path
 
-ONE_YEAR = 365 * 24 * 3600
-
 
 @bp.route("/files/<int:attachment_id>/<filename>")
 def download(attachment_id, filename):
@@ -46,8 +44,8 @@ def _send(attachment, thumb):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    response.cache_control.no_cache = None
+    # Private and revalidated every time (cheap: ETag → 304), so a removed participant's
+    # browser cache can't keep showing the file: revalidation answers 404.
     response.cache_control.private = True
-    response.cache_control.max_age = ONE_YEAR
-    response.cache_control.immutable = True
+    response.cache_control.no_cache = True
     return response
