@@ -53,8 +53,10 @@
   // 4xx/5xx other than 422 don't swap: put their (short, plain-text) reason in the form.
   form.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
-    show(xhr.status === 413 && xhr.responseText ? xhr.responseText :
-      "That message could not be sent (error " + xhr.status + "). Your text is still here.");
+    // Error responses to htmx requests are one sentence of plain text (portal/errors.py).
+    var reason = xhr.status < 500 && xhr.responseText && xhr.responseText.length < 400 &&
+      xhr.responseText.indexOf("<") === -1 ? xhr.responseText + " " : "";
+    show(reason + "That message was not sent (error " + xhr.status + "); your text is still here.");
   });
   form.addEventListener("htmx:sendError", function () {
     show("The upload did not reach the server. Check your connection and send again.");
