@@ -1,0 +1,44 @@
+"""Small browser behaviours: local times, keyboard sending, no-JS-equivalent forms."""
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.extensions import db
+from portal.messages import post_message
+from portal.models import User
+from portal.rooms import create_room
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def room_id(app, people):
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        room = create_room(staff, "UI room", [people["client"].id])
+        post_message(room, staff, "First")
+        return room.id
+
+
+def test_times_show_in_the_readers_time_zone(browser, live_server, login, room_id):
+    context = browser.new_context(timezone_id="Asia/Kolkata", locale="en-GB")
+    page = context.new_page()
+    login(page, "client@example.test")
+    page.goto(live_server(f"/portal/rooms/{room_id}"))
+    stamp = page.locator("#messages time").first
+    expect(stamp).to_have_attribute("data-local", "1")
+    utc_text = stamp.get_attribute("title")
+    assert utc_text.endswith("UTC") and stamp.inner_text() != utc_text
+    context.close()
+
+
+def test_ctrl_enter_sends_and_clears_the_composer(page, live_server, login, room_id):
+    login(page, "staff@example.test")
+    page.goto(live_server(f"/app/rooms/{room_id}"))
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("Sent with the keyboard")
+    box.press("Control+Enter")
+    expect(
+        page.locator("#messages li.message").filter(has_text="Sent with the keyboard")
+    ).to_have_count(1)
+    expect(box).to_have_value("")
