@@ -18,10 +18,11 @@ from datetime import timedelta
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flask import Flask, render_template_string  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.models import Message, Participant, Room  # noqa: E402
+from portal.models import Message, Participant, ReadState, Room  # noqa: E402
 from portal.models.base import utcnow  # noqa: E402
 from portal.users import create_user  # noqa: E402
 
@@ -81,6 +82,15 @@ def seed(app, rooms, messages_in_big_room):
                 for i in range(count)
             )
             ids.append(room.id)
+        db.session.flush()
+        # As in real use: everything read but the newest couple of messages per room.
+        for room_id in ids:
+            newest = db.session.scalar(
+                select(func.max(Message.id)).where(Message.room_id == room_id)
+            )
+            db.session.add(
+                ReadState(user_id=staff.id, room_id=room_id, last_read_message_id=newest - 2)
+            )
         db.session.commit()
         return ids[0]
 

@@ -143,21 +143,25 @@ def _unread(reader_id, last_read):
 
 
 def unread_counts(user, room_ids):
-    """{room_id: unread count} for one user across rooms."""
+    """{room_id: unread count} for one user across rooms.
+
+    A correlated count per room walks the (room_id, id) index from the read marker on,
+    so the cost follows the unread messages, not the rooms' whole history.
+    """
     if not room_ids:
         return {}
-    read = (
-        select(ReadState.room_id, ReadState.last_read_message_id)
-        .where(ReadState.user_id == user.id)
-        .subquery()
+    last_read = (
+        select(ReadState.last_read_message_id)
+        .where(ReadState.user_id == user.id, ReadState.room_id == Room.id)
+        .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(Message.room_id, func.count(Message.id))
-        .outerjoin(read, read.c.room_id == Message.room_id)
-        .where(Message.room_id.in_(room_ids), _unread(user.id, read.c.last_read_message_id))
-        .group_by(Message.room_id)
+    unread = (
+        select(func.count(Message.id))
+        .where(Message.room_id == Room.id, _unread(user.id, last_read))
+        .scalar_subquery()
     )
-    return dict(rows.all())
+    rows = db.session.execute(select(Room.id, unread).where(Room.id.in_(room_ids)))
+    return {room_id: count for room_id, count in rows if count}
 
 
 def unread_counts_for_users(room_id, user_ids):
