@@ -15,6 +15,7 @@ from portal import images
 from portal.filenames import clean_filename, from_browser
 from portal.messages import MessageError, post_message
 from portal.models import Attachment
+from portal.offload import offload
 from portal.templating import human_size
 
 CHUNK = 1024 * 1024
@@ -109,7 +110,7 @@ def _copy(upload, path, filename):
 def _recognise_image(attachment, raw, filename):
     """Re-encode a real image in place of the upload (plus a thumbnail); else keep the bytes."""
     try:
-        picture = images.decode(raw)
+        picture = offload(images.decode, raw)
     except images.ImageRefused as exc:
         current_app.logger.info("refused image %r: %s", filename, exc)
         raise UploadError(
@@ -123,9 +124,10 @@ def _recognise_image(attachment, raw, filename):
         return
     base = attachment.storage_name.removesuffix(".bin")
     attachment.storage_name = base + picture.extension
-    images.save(picture, _path(attachment.storage_name))
+    offload(images.save, picture, _path(attachment.storage_name))
     _remove(raw)
-    if images.save_thumbnail(picture, _path(base + ".thumb" + images.THUMB_EXTENSION)):
+    thumb_path = _path(base + ".thumb" + images.THUMB_EXTENSION)
+    if offload(images.save_thumbnail, picture, thumb_path):
         attachment.thumb_name = base + ".thumb" + images.THUMB_EXTENSION
     attachment.is_image = True
     attachment.content_type = picture.content_type
