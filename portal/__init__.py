@@ -35,12 +35,13 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from portal import auth_sessions, errors, live, notifications, queues, templating
+    from portal import auth_sessions, errors, live, notifications, queues, security, templating
 
     auth_sessions.init_app(app)
     queues.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     live.init_app(app)
     notifications.init_app(app)
     _register_blueprints(app)

@@ -42,3 +42,27 @@ def test_ctrl_enter_sends_and_clears_the_composer(page, live_server, login, room
         page.locator("#messages li.message").filter(has_text="Sent with the keyboard")
     ).to_have_count(1)
     expect(box).to_have_value("")
+
+
+def test_no_content_security_policy_violations(new_page, live_server, login, room_id, app, people):
+    """Real Chromium on the main pages and flows: nothing blocked by the CSP."""
+    page = new_page()
+    violations = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    login(page, "staff@example.test")
+    for path in ["/app/rooms", "/app/rooms/new", f"/app/rooms/{room_id}"]:
+        page.goto(live_server(path))
+        page.wait_for_load_state("networkidle")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("under a strict CSP")
+    page.get_by_role("button", name="Send").click()
+    expect(
+        page.locator("#messages li.message").filter(has_text="under a strict CSP")
+    ).to_have_count(1)
+    expect(box).to_have_value("")
+    expect(page.locator("body[data-live=open]")).to_have_count(1, timeout=10_000)
+    page.goto(live_server("/preferences/notifications"))
+    assert violations == []

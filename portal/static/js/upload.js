@@ -47,8 +47,12 @@
       bar.value = Math.max(bar.value, Math.round((100 * event.detail.loaded) / event.detail.total));
     }
   });
-  form.addEventListener("htmx:afterRequest", function () {
+  form.addEventListener("htmx:afterRequest", function (event) {
     bar.hidden = true;
+    if (event.detail.elt === form && event.detail.xhr.status === 200) {
+      form.querySelector("textarea").value = ""; // sent: clear the draft
+      if (input) input.value = "";
+    }
   });
   // 4xx/5xx other than 422 don't swap: put their (short, plain-text) reason in the form.
   form.addEventListener("htmx:responseError", function (event) {
