@@ -150,14 +150,17 @@ def unread_counts(user, room_ids):
     """
     if not room_ids:
         return {}
+    # Explicit correlation: auto-correlation only reaches the immediately enclosing SELECT.
     last_read = (
         select(ReadState.last_read_message_id)
         .where(ReadState.user_id == user.id, ReadState.room_id == Room.id)
+        .correlate(Room)
         .scalar_subquery()
     )
     unread = (
         select(func.count(Message.id))
         .where(Message.room_id == Room.id, _unread(user.id, last_read))
+        .correlate(Room)
         .scalar_subquery()
     )
     rows = db.session.execute(select(Room.id, unread).where(Room.id.in_(room_ids)))

@@ -418,3 +418,21 @@ def test_inviting_an_existing_email_from_new_conversation_keeps_the_form(client,
     assert 'value="Dup"' in page
     with app.app_context():
         assert db.session.scalar(select(func.count(Room.id))) == 0
+
+
+def test_unread_counts_use_each_rooms_own_read_marker(app, people):
+    from portal.messages import mark_read
+    from portal.rooms import unread_counts
+
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        client_user = db.session.get(User, people["client"].id)
+        rooms = [create_room(staff, f"Room {n}", [client_user.id]) for n in range(3)]
+        posted = [
+            [post_message(room, staff, f"{n}-{i}").id for i in range(n + 2)]
+            for n, room in enumerate(rooms)
+        ]
+        mark_read(client_user, rooms[1])  # all 3 read
+        mark_read(client_user, rooms[2], through_id=posted[2][1])  # 2 of 4 read
+        counts = unread_counts(client_user, [r.id for r in rooms])
+        assert counts == {rooms[0].id: 2, rooms[2].id: 2}
