@@ -12,7 +12,7 @@ import pytest
 from portal.extensions import db
 from portal.models import NotificationLog
 from tests.helpers import alive, descendants
-from tests.test_notifications_helpers import post, room_with
+from tests.notify_helpers import post, room_with
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -4,7 +4,7 @@ import pytest
 
 from portal.notifications import notify_client
 from portal.reminders import send_reminders
-from tests.test_notifications_helpers import after_delay, parts, post, room_with
+from tests.notify_helpers import after_delay, parts, post, room_with
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

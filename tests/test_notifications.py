@@ -13,7 +13,7 @@ from portal.models import Attachment, NotificationLog, Participant, ReadState
 from portal.notifications import notify_client
 from portal.queues import get_queue, get_redis
 from portal.rooms import set_participants
-from tests.test_notifications_helpers import after_delay, kinds, parts, post, room_with, user
+from tests.notify_helpers import after_delay, kinds, parts, post, room_with, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 

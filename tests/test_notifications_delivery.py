@@ -14,7 +14,7 @@ from portal.models import NotificationLog
 from portal.notifications import notify_client
 from portal.notify_log import DeliveryError, deliver, retry_stale
 from portal.queues import get_redis
-from tests.test_notifications_helpers import after_delay, kinds, post, room_with
+from tests.notify_helpers import after_delay, kinds, post, room_with
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 RETRY_AFTER = timedelta(seconds=300)
@@ -134,7 +134,7 @@ def test_a_lost_job_is_caught_up_by_the_periodic_round(people, outbox):
 
 def test_a_resend_skips_what_was_read_meanwhile(people, outbox, monkeypatch):
     from portal.messages import mark_read
-    from tests.test_notifications_helpers import user
+    from tests.notify_helpers import user
 
     room = room_with(people["staff"], people["client"])
     post(room, people["staff"], "Read in time")

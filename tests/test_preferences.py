@@ -5,7 +5,7 @@ import pytest
 from portal.extensions import db
 from portal.models import Participant, User
 from portal.notify_prefs import unsubscribe_token
-from tests.test_notifications_helpers import room_with
+from tests.notify_helpers import room_with
 
 URL = "/preferences/notifications"
 
@@ -150,7 +150,7 @@ def test_an_expired_token_is_refused_with_a_clear_page(app, client, people, monk
 
 def test_the_email_carries_a_working_unsubscribe_link(app, client, people, outbox):
     from portal.notifications import notify_client
-    from tests.test_notifications_helpers import after_delay, post
+    from tests.notify_helpers import after_delay, post
 
     with app.app_context():
         room = room_with(people["staff"], people["client"])

@@ -12,7 +12,7 @@ from portal.models import NotificationLog, Participant
 from portal.notifications import notify_client
 from portal.reminders import send_reminders
 from portal.rooms import set_participants
-from tests.test_notifications_helpers import after_delay, kinds, parts, post, room_with, user
+from tests.notify_helpers import after_delay, kinds, parts, post, room_with, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 INTERVAL = timedelta(seconds=1800)
