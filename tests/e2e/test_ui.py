@@ -66,3 +66,29 @@ def test_no_content_security_policy_violations(new_page, live_server, login, roo
     expect(page.locator("body[data-live=open]")).to_have_count(1, timeout=10_000)
     page.goto(live_server("/preferences/notifications"))
     assert violations == []
+
+
+def test_everything_works_with_javascript_off(browser, live_server, people, room_id):
+    """Chromium with JavaScript disabled: log in, create a conversation, send, read."""
+    from tests.conftest import PASSWORD
+
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server("/login"))
+    page.get_by_label("Email").fill("staff@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="New Conversation").click()
+    page.get_by_label("Title").fill("Made without JavaScript")
+    page.locator('input[name=participant_ids][data-name="Client"]').check()
+    page.get_by_role("button", name="Create conversation").click()
+    expect(page.get_by_role("heading", name="Made without JavaScript")).to_be_visible()
+    page.get_by_role("textbox", name="Message").fill("A plain form post")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#messages li.message").filter(has_text="A plain form post")).to_have_count(
+        1
+    )
+    page.get_by_role("textbox", name="Message").fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#composer-error")).to_contain_text("Write a message")
+    context.close()
