@@ -119,7 +119,7 @@ def room_list(user):
             for m in db.session.scalars(
                 select(Message)
                 .where(Message.id.in_(last_ids))
-                .options(db.joinedload(Message.author))
+                .options(db.joinedload(Message.author), db.selectinload(Message.attachments))
             )
         }
         if ids

@@ -316,3 +316,11 @@ def test_png_text_exif_and_icc_are_dropped(client, app, people, room_id):
     assert b"Jane Secret" not in stored and b"SpyCam" not in stored
     image = Image.open(io.BytesIO(stored))
     assert "icc_profile" not in image.info and not image.getexif()
+
+
+def test_room_list_names_the_file_of_a_file_only_message(client, app, people, room_id):
+    client.login("staff@example.test")
+    files = [(b"one", "report.pdf"), (b"two", "notes.txt")]
+    assert send(client, room_id, files, body="").status_code == 302
+    listing = client.get("/app/rooms").get_data(as_text=True)
+    assert "Staff: sent report.pdf and 1 more" in listing
