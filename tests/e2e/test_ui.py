@@ -92,3 +92,14 @@ def test_everything_works_with_javascript_off(browser, live_server, people, room
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text("Write a message")
     context.close()
+
+
+def test_people_filter_narrows_the_participant_list(page, live_server, login, people):
+    login(page, "staff@example.test")
+    page.goto(live_server("/app/rooms/new"))
+    page.get_by_label("Filter people").fill("outsider@")
+    visible = page.locator(".people-picker .checkbox-list li:visible")
+    expect(visible).to_have_count(2)  # the match, and yourself (checked, always shown)
+    expect(visible.filter(has_text="Outsider")).to_have_count(1)
+    page.get_by_label("Filter people").fill("")
+    expect(page.locator(".people-picker .checkbox-list li:visible")).to_have_count(len(people) - 1)
