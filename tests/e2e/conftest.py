@@ -54,7 +54,8 @@ def live_server(app, server_env, tmp_root):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Links in emails point at this server, so a test can follow them as they are.
-    env = {**server_env, "PORTAL_BASE_URL": url}
+    # A short heartbeat: streams notice ended sessions within seconds, not 15 s.
+    env = {**server_env, "PORTAL_BASE_URL": url, "SSE_HEARTBEAT_SECONDS": "2"}
     log_path = os.path.join(tmp_root, f"live-server-{port}.log")
     command = [
         sys.executable,

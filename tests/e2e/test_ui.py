@@ -103,3 +103,15 @@ def test_people_filter_narrows_the_participant_list(page, live_server, login, pe
     expect(visible.filter(has_text="Outsider")).to_have_count(1)
     page.get_by_label("Filter people").fill("")
     expect(page.locator(".people-picker .checkbox-list li:visible")).to_have_count(len(people) - 1)
+
+
+def test_a_page_whose_session_ended_goes_to_the_login_page(app, page, live_server, login, people):
+    from portal.auth_sessions import revoke_sessions
+
+    login(page, "client@example.test")
+    page.goto(live_server("/portal/rooms"))
+    expect(page.locator("body[data-live=open]")).to_have_count(1, timeout=10_000)
+    with app.app_context():
+        revoke_sessions(db.session.get(User, people["client"].id))  # e.g. a password reset
+        db.session.commit()
+    page.wait_for_url("**/login?next=*", timeout=30_000)

@@ -58,7 +58,19 @@
     document.body.dataset.live = "open";
     announce("live:open", {});
   });
+  // A stream that fails may mean the session ended (logged out elsewhere, deactivated):
+  // if this page now redirects, reload it so the login page shows instead of a page
+  // that silently stopped updating.
+  var checking = false;
   document.addEventListener("htmx:sseError", function () {
     document.body.dataset.live = "reconnecting";
+    if (checking) return;
+    checking = true;
+    fetch(location.pathname, { redirect: "manual", credentials: "same-origin" })
+      .then(function (response) {
+        checking = false;
+        if (response.type === "opaqueredirect") location.reload();
+      })
+      .catch(function () { checking = false; });
   });
 })();
