@@ -23,18 +23,21 @@ def _load_user(user_id):
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
-    row = db.session.execute(
-        select(User, LoginSession)
+    return session_user(int(user_id), token)
+
+
+def session_user(user_id, token):
+    """The user of a login session that is not revoked, while they may log in; else None."""
+    user = db.session.scalar(
+        select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
-            User.id == int(user_id),
+            User.id == user_id,
             LoginSession.token == token,
             LoginSession.revoked_at.is_(None),
         )
-    ).first()
-    if row is None or not row.User.is_active:
-        return None
-    return row.User
+    )
+    return user if user is not None and user.is_active else None
 
 
 def start_session(user):

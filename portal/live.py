@@ -13,10 +13,10 @@ import time
 import redis
 from flask import current_app, has_request_context, render_template
 from flask_sse import Message
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
+from portal.auth_sessions import session_user
 from portal.events import (
     message_posted,
     participants_changed,
@@ -24,9 +24,7 @@ from portal.events import (
     room_read,
     user_access_changed,
 )
-from portal.extensions import db
 from portal.live_hub import Hub
-from portal.models import LoginSession, User
 from portal.rooms import unread_counts_for_users
 
 log = logging.getLogger(__name__)
@@ -135,18 +133,7 @@ def broadcast_access(user_ids, room_id=None):
 
 def stream_allowed(user_id, session_token):
     """True while the user is active and this login session has not been revoked."""
-    found = db.session.scalar(
-        select(LoginSession.id)
-        .join(User, User.id == LoginSession.user_id)
-        .where(
-            User.id == user_id,
-            User.active.is_(True),
-            User.activated_at.is_not(None),
-            LoginSession.token == session_token,
-            LoginSession.revoked_at.is_(None),
-        )
-    )
-    return found is not None
+    return session_user(user_id, session_token) is not None
 
 
 def _unread_event(room_id, count):
