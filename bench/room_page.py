@@ -24,7 +24,7 @@ from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Message, Participant, ReadState, Room  # noqa: E402
 from portal.models.base import utcnow  # noqa: E402
-from portal.users import create_user  # noqa: E402
+from portal.people.users import create_user  # noqa: E402
 
 PASSWORD = "bench password 1"
 

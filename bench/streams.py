@@ -167,7 +167,7 @@ def seed(app, members):
 
 def portal_run(args, env, app):
     from portal.extensions import db
-    from portal.messages import post_message
+    from portal.messaging.messages import post_message
     from portal.models import Room, User
 
     room_id, author_id, logins = seed(app, args.streams)
@@ -273,7 +273,8 @@ def main():
 
     from flask_migrate import upgrade
 
-    from portal import create_app, embedded_redis
+    from portal import create_app
+    from portal.runtime import embedded_redis
 
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     redis_process = None

@@ -5,8 +5,8 @@
 For each size a photo-like JPEG (and one PNG) is written to a temporary folder, then
 timed three ways, best of `--repeat`:
 - baseline: `Image.open` + `Image.thumbnail((800, 800))` + save as WebP — bare Pillow;
-- thumbnail: `portal.images.save_thumbnail` on the decoded image — our thumbnail step;
-- upload: `portal.images.decode` + `save` + `save_thumbnail` — everything an upload costs
+- thumbnail: `portal.messaging.images.save_thumbnail` on the decoded image — our thumbnail step;
+- upload: `portal.messaging.images.decode` + `save` + `save_thumbnail` — everything an upload costs
   (full decode of every pixel, EXIF orientation, metadata-free re-encode, thumbnail).
 """
 

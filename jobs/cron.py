@@ -2,7 +2,7 @@
 
 from rq import cron
 
-from jobs.reminders import run_round
+from jobs.rounds import run_round
 from portal import config
 
 _settings = config.from_environment(config.instance_path())

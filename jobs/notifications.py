@@ -1,11 +1,11 @@
 """The delayed client email job."""
 
 from jobs import app_context
-from portal import notifications
+from portal.notify import client_emails
 
 
 def notify_client(user_id, room_id, now=None):
     """RQ job: email the client about the room's unread messages if still due."""
     with app_context():
-        row = notifications.notify_client(user_id, room_id, now=now)
+        row = client_emails.notify_client(user_id, room_id, now=now)
         return row.key if row is not None else None

@@ -35,18 +35,22 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from portal import auth_sessions, errors, live, notifications, queues, security, templating
+    from portal.live import publish
+    from portal.notify import client_emails
+    from portal.people import sessions
+    from portal.runtime import queues
+    from portal.web import errors, security, templating
 
-    auth_sessions.init_app(app)
+    sessions.init_app(app)
     queues.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     security.init_app(app)
-    live.init_app(app)
-    notifications.init_app(app)
+    publish.init_app(app)
+    client_emails.init_app(app)
     _register_blueprints(app)
 
-    from portal.cli import register_cli
+    from portal.runtime.cli import register_cli
 
     register_cli(app)
     return app

@@ -13,10 +13,11 @@ from flask_migrate import upgrade
 from sqlalchemy import MetaData
 from werkzeug.security import generate_password_hash
 
-from portal import create_app, embedded_redis
+from portal import create_app
 from portal.config import database_uri
 from portal.extensions import db
-from portal.users import create_user
+from portal.people.users import create_user
+from portal.runtime import embedded_redis
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')

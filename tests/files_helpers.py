@@ -8,8 +8,8 @@ import zlib
 from PIL import Image
 
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import Attachment, User
-from portal.rooms import create_room
 
 HX = {"HX-Request": "true"}
 MULTIPART = "multipart/form-data"

@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room
 from portal.models import User
 from portal.models.base import utcnow
-from portal.rooms import create_room
 
 DELAY = timedelta(seconds=600)
 

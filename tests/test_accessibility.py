@@ -5,9 +5,9 @@ from html.parser import HTMLParser
 import pytest
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rooms import create_room
 
 
 class Controls(HTMLParser):

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from portal.extensions import db
-from portal.filenames import clean_filename, content_disposition, from_browser
+from portal.messaging.filenames import clean_filename, content_disposition, from_browser
+from portal.messaging.rooms import set_participants
 from portal.models import Room, User
-from portal.rooms import set_participants
 from tests.files_helpers import (
     HTML_PAGE,
     SVG_WITH_SCRIPT,
@@ -244,8 +244,8 @@ def test_revalidation_is_a_304_for_viewers_and_a_404_once_removed(client, app, u
     assert client.get(url(uploaded["photo.jpg"]), headers=etag).status_code == 304
     with app.app_context():
         from portal.extensions import db
+        from portal.messaging.rooms import set_participants
         from portal.models import Attachment, Room, User
-        from portal.rooms import set_participants
 
         room = db.session.get(Attachment, uploaded["photo.jpg"].id).message.room
         set_participants(

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from portal.access import visible_rooms
 from portal.extensions import db
-from portal.invitations import InvitationEmailError, InvitationError, invite_user
+from portal.messaging.rooms import create_room
 from portal.models import Invitation, Room, User
 from portal.models.base import utcnow
-from portal.rooms import create_room
+from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
 
 INVALID = "This link is no longer valid — ask for a new invitation."
 NEW_PASSWORD = "a long new password"
@@ -280,7 +280,7 @@ def test_a_failed_email_is_reported_and_can_be_re_sent(client, people, app, outb
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr("portal.invitations.send_email", broken)
+    monkeypatch.setattr("portal.people.invitations.send_email", broken)
     client.login("admin@example.test")
     invite(client)
     html = client.get("/settings/users").get_data(as_text=True)

@@ -34,7 +34,7 @@ def test_launcher_serves_demo_and_stops_cleanly(tmp_path):
     env["PORT"] = str(port)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal.launcher"],
+        [sys.executable, "-m", "portal.runtime.launcher"],
         cwd=copy,
         env=env,
         stdout=log,
@@ -72,7 +72,11 @@ def test_launcher_serves_demo_and_stops_cleanly(tmp_path):
 
     # A second start reuses the database and does not seed again.
     second = subprocess.run(
-        [sys.executable, "-c", "from portal.launcher import prepare_database; prepare_database()"],
+        [
+            sys.executable,
+            "-c",
+            "from portal.runtime.launcher import prepare_database; prepare_database()",
+        ],
         cwd=copy,
         env=env,
         capture_output=True,

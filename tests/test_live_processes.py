@@ -8,8 +8,8 @@ import pytest
 import redis as redis_lib
 
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rooms import create_room
 from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream, of_type
 
 pytestmark = pytest.mark.slow

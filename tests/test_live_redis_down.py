@@ -5,10 +5,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from portal import create_app, embedded_redis
+from portal import create_app
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import Message, User
-from portal.rooms import create_room
+from portal.runtime import embedded_redis
 from tests.e2e.live_fixtures import of_type
 from tests.test_stream import ClientStream
 
@@ -47,7 +48,7 @@ def room(app, people):
 
 def test_send_succeeds_and_is_stored_while_redis_is_down(down_app, dedicated_redis, room, caplog):
     # Alembic's fileConfig (run by the session's migrations) disables existing loggers.
-    logging.getLogger("portal.live").disabled = False
+    logging.getLogger("portal.live.publish").disabled = False
     _, server, _ = dedicated_redis
     staff = down_app.test_client()
     staff.login("staff@example.test")
@@ -55,7 +56,7 @@ def test_send_succeeds_and_is_stored_while_redis_is_down(down_app, dedicated_red
     server["process"].kill()
     server["process"].wait(10)
 
-    with caplog.at_level(logging.WARNING, logger="portal.live"):
+    with caplog.at_level(logging.WARNING, logger="portal.live.publish"):
         response = staff.post(
             f"/app/rooms/{room}/messages", data={"body": "Saved anyway", "csrf_token": token}
         )

@@ -2,8 +2,8 @@
 
 import pytest
 
-from portal.notifications import notify_client
-from portal.reminders import send_reminders
+from portal.notify.client_emails import notify_client
+from portal.notify.reminders import send_reminders
 from tests.notify_helpers import after_delay, parts, post, room_with
 
 pytestmark = pytest.mark.usefixtures("app_ctx")

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from jobs import notifications as notification_jobs
 from portal.extensions import db
-from portal.messages import mark_read
+from portal.messaging.messages import mark_read
+from portal.messaging.rooms import set_participants
 from portal.models import Attachment, NotificationLog, Participant, ReadState
-from portal.notifications import notify_client
-from portal.queues import get_queue, get_redis
-from portal.rooms import set_participants
+from portal.notify.client_emails import notify_client
+from portal.runtime.queues import get_queue, get_redis
 from tests.notify_helpers import after_delay, kinds, parts, post, room_with, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -209,7 +209,7 @@ def test_attachments_are_named_not_attached(people, outbox):
 
 
 def test_redis_down_at_enqueue_is_logged_never_raised(people, monkeypatch, caplog):
-    import portal.notifications as notifications
+    import portal.notify.client_emails as notifications
 
     def down(*_args, **_kwargs):
         raise ConnectionError("redis is down")
@@ -218,7 +218,7 @@ def test_redis_down_at_enqueue_is_logged_never_raised(people, monkeypatch, caplo
     monkeypatch.setattr(notifications, "get_redis", down)
     # Alembic's fileConfig (run by the app fixture) disables loggers that existed before it.
     monkeypatch.setattr(notifications.log, "disabled", False)
-    with caplog.at_level(logging.ERROR, logger="portal.notifications"):
+    with caplog.at_level(logging.ERROR, logger="portal.notify.client_emails"):
         message = post(room, people["staff"], "Still stored")
     assert message.id
     assert "could not schedule" in caplog.text

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-import portal.notify_log as notify_log
-from jobs.reminders import run_round
+import portal.notify.log as notify_log
+from jobs.rounds import run_round
 from portal.extensions import db
 from portal.models import NotificationLog
-from portal.notifications import notify_client
-from portal.notify_log import DeliveryError, deliver, retry_stale
-from portal.queues import get_redis
+from portal.notify.client_emails import notify_client
+from portal.notify.log import DeliveryError, deliver, retry_stale
+from portal.runtime.queues import get_redis
 from tests.notify_helpers import after_delay, kinds, post, room_with
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -28,7 +28,7 @@ def only_row():
 def crash_before_send(monkeypatch, people, room, now):
     """Run the job as if the process died after its commit, before the SMTP send."""
     with monkeypatch.context() as patch:
-        patch.setattr("portal.notifications.deliver", lambda row: None)
+        patch.setattr("portal.notify.client_emails.deliver", lambda row: None)
         notify_client(people["client"].id, room.id, now=now)
     assert only_row().status == "pending"
 
@@ -94,7 +94,7 @@ def test_smtp_failures_are_retried_then_fail_loudly(people, outbox, monkeypatch,
     # RQ's Retry runs the job again: it retries the pending row.
     with pytest.raises(DeliveryError):
         notify_client(people["client"].id, room.id, now=now)
-    with caplog.at_level(logging.ERROR, logger="portal.notify_log"):
+    with caplog.at_level(logging.ERROR, logger="portal.notify.log"):
         for _ in range(3):
             with pytest.raises(DeliveryError):
                 deliver(only_row())
@@ -133,7 +133,7 @@ def test_a_lost_job_is_caught_up_by_the_periodic_round(people, outbox):
 
 
 def test_a_resend_skips_what_was_read_meanwhile(people, outbox, monkeypatch):
-    from portal.messages import mark_read
+    from portal.messaging.messages import mark_read
     from tests.notify_helpers import user
 
     room = room_with(people["staff"], people["client"])

@@ -9,7 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
-from portal.passwords import request_password_reset
+from portal.people.passwords import request_password_reset
 from tests.conftest import PASSWORD
 
 INVALID = "This link is no longer valid"

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room, set_participants
 from portal.models import Room, User
-from portal.rooms import create_room, set_participants
 
 TITLE = "Secret merger plans"
 SECRET = "the codename is BLUEBIRD"
@@ -255,7 +255,7 @@ def test_client_cannot_manage_participants_even_by_forging(client, app, world):
         405,
     )
     with app.app_context():
-        from portal.rooms import participant_ids
+        from portal.messaging.rooms import participant_ids
 
         assert users["outsider"].id not in participant_ids(db.session.get(Room, room_id))
 

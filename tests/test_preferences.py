@@ -4,7 +4,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Participant, User
-from portal.notify_prefs import unsubscribe_token
+from portal.notify.preferences import unsubscribe_token
 from tests.notify_helpers import room_with
 
 URL = "/preferences/notifications"
@@ -149,7 +149,7 @@ def test_an_expired_token_is_refused_with_a_clear_page(app, client, people, monk
 
 
 def test_the_email_carries_a_working_unsubscribe_link(app, client, people, outbox):
-    from portal.notifications import notify_client
+    from portal.notify.client_emails import notify_client
     from tests.notify_helpers import after_delay, post
 
     with app.app_context():

@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from jobs.reminders import run_round
+from jobs.rounds import run_round
 from portal.extensions import db
-from portal.messages import mark_read
+from portal.messaging.messages import mark_read
+from portal.messaging.rooms import set_participants
 from portal.models import NotificationLog, Participant
-from portal.notifications import notify_client
-from portal.reminders import send_reminders
-from portal.rooms import set_participants
+from portal.notify.client_emails import notify_client
+from portal.notify.reminders import send_reminders
 from tests.notify_helpers import after_delay, kinds, parts, post, room_with, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx")

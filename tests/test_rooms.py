@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room, participant_ids
 from portal.models import Message, Room, User
-from portal.rooms import create_room, participant_ids
 
 HX = {"HX-Request": "true"}
 
@@ -421,8 +421,8 @@ def test_inviting_an_existing_email_from_new_conversation_keeps_the_form(client,
 
 
 def test_unread_counts_use_each_rooms_own_read_marker(app, people):
-    from portal.messages import mark_read
-    from portal.rooms import unread_counts
+    from portal.messaging.messages import mark_read
+    from portal.messaging.rooms import unread_counts
 
     with app.app_context():
         staff = db.session.get(User, people["staff"].id)

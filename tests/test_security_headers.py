@@ -3,8 +3,8 @@
 import re
 
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rooms import create_room
 
 
 def test_pages_carry_security_headers_and_a_strict_csp(client, app, people):

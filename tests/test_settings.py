@@ -6,8 +6,8 @@ from sqlalchemy import select
 from portal.access import visible_rooms
 from portal.events import user_access_changed
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import LoginSession, Room, User
-from portal.rooms import create_room
 
 
 def get_user(app, user_id):

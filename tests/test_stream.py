@@ -5,10 +5,10 @@ import time
 import pytest
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room, set_participants
 from portal.models import Room, User
-from portal.rooms import create_room, set_participants
-from portal.user_admin import update_user
+from portal.people.admin import update_user
 from tests.e2e.live_fixtures import of_type, parse_events
 
 
@@ -222,7 +222,7 @@ def test_closed_streams_are_forgotten(app, people, open_stream):
 
 
 def test_rename_archive_and_being_added_announce_the_room(app, people, room, open_stream):
-    from portal.rooms import archive_room, rename_room
+    from portal.messaging.rooms import archive_room, rename_room
 
     client_stream = open_stream("client@example.test")
     admin_stream = open_stream("admin@example.test")

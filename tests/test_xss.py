@@ -5,10 +5,10 @@ from html.parser import HTMLParser
 import pytest
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rendering import message_html
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rendering import message_html
-from portal.rooms import create_room
 
 CORPUS = [
     "<script>alert('evil')</script>",

@@ -9,15 +9,15 @@ from flask_login import current_user
 
 from portal.access import ensure_can_post
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messages import (
+from portal.messaging.messages import (
     MessageError,
     has_older,
     mark_read,
     messages_page,
 )
-from portal.rooms import participant_ids
-from portal.uploads import post_with_files
-from portal.users import users_by_ids
+from portal.messaging.rooms import participant_ids
+from portal.messaging.uploads import post_with_files
+from portal.people.users import users_by_ids
 
 
 def is_htmx():

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from portal.messages import BODY_MAX
-from portal.rooms import TITLE_MAX
+from portal.messaging.messages import BODY_MAX
+from portal.messaging.rooms import TITLE_MAX
 
 
 def new_client_msg_id():

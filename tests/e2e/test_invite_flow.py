@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rooms import create_room
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room, set_participants
 from portal.models import Room, User
-from portal.rooms import create_room, set_participants
 from tests.conftest import PASSWORD
 from tests.e2e.live_fixtures import GunicornServer, HttpSession
 
@@ -152,7 +152,7 @@ def test_room_list_follows_new_rooms_renames_and_messages(
         fresh_id = create_room(staff, "Brand new room", [people["client"].id]).id
     expect(client.locator("#room-lists")).to_contain_text("Brand new room", timeout=3_000)
     with app.app_context():
-        from portal.rooms import rename_room
+        from portal.messaging.rooms import rename_room
 
         rename_room(db.session.get(Room, fresh_id), "Renamed room")
         staff = db.session.get(User, people["staff"].id)

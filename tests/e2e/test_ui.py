@@ -4,9 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.messages import post_message
+from portal.messaging.messages import post_message
+from portal.messaging.rooms import create_room
 from portal.models import User
-from portal.rooms import create_room
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +106,7 @@ def test_people_filter_narrows_the_participant_list(page, live_server, login, pe
 
 
 def test_a_page_whose_session_ended_goes_to_the_login_page(app, page, live_server, login, people):
-    from portal.auth_sessions import revoke_sessions
+    from portal.people.sessions import revoke_sessions
 
     login(page, "client@example.test")
     page.goto(live_server("/portal/rooms"))

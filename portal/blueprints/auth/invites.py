@@ -1,12 +1,12 @@
 from flask import redirect, render_template, url_for
 
 from portal.access import home_endpoint
-from portal.auth_sessions import start_session
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import NewPasswordForm
 from portal.blueprints.auth.token_pages import invalid_link, token_page
-from portal.invitations import accept_invitation, invitation_link
-from portal.passwords import MIN_LENGTH, PasswordError
+from portal.people.invitations import accept_invitation, invitation_link
+from portal.people.passwords import MIN_LENGTH, PasswordError
+from portal.people.sessions import start_session
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -5,12 +5,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from portal.access import home_endpoint
-from portal.auth_sessions import start_session
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import ChangePasswordForm, ForgotPasswordForm, NewPasswordForm
 from portal.blueprints.auth.token_pages import invalid_link, token_page
 from portal.extensions import limiter
-from portal.passwords import (
+from portal.people.passwords import (
     MIN_LENGTH,
     PasswordError,
     WrongPasswordError,
@@ -19,7 +18,8 @@ from portal.passwords import (
     reset_link,
     reset_password,
 )
-from portal.throttling import ip_and_email
+from portal.people.sessions import start_session
+from portal.people.throttling import ip_and_email
 
 log = logging.getLogger(__name__)
 

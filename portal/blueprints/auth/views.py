@@ -5,12 +5,12 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal.access import home_endpoint
-from portal.auth_sessions import end_session, start_session
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LoginForm
 from portal.extensions import limiter
-from portal.throttling import ip_and_email, login_failed, note_failed_login
-from portal.users import authenticate
+from portal.people.sessions import end_session, start_session
+from portal.people.throttling import ip_and_email, login_failed, note_failed_login
+from portal.people.users import authenticate
 
 
 def safe_next(target):

@@ -4,7 +4,7 @@ from flask_login import current_user
 from portal.access import client_required, load_room
 from portal.blueprints import conversation
 from portal.blueprints.client import bp
-from portal.rooms import room_list
+from portal.messaging.rooms import room_list
 
 LAYOUT = "client/layout.html"
 

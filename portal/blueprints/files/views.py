@@ -8,9 +8,9 @@ from flask import abort, redirect, request, send_file, url_for
 
 from portal.access import load_attachment
 from portal.blueprints.files import bp
-from portal.filenames import content_disposition
-from portal.images import THUMB_TYPE
-from portal.uploads import stored_path
+from portal.messaging.filenames import content_disposition
+from portal.messaging.images import THUMB_TYPE
+from portal.messaging.uploads import stored_path
 
 
 @bp.route("/files/<int:attachment_id>/<filename>")

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from portal.blueprints.preferences import bp
 from portal.blueprints.preferences.forms import NotificationSettingsForm
 from portal.extensions import csrf
-from portal.notify_prefs import (
+from portal.notify.preferences import (
     UnsubscribeError,
     room_mutes,
     turn_off_email,

@@ -5,15 +5,15 @@ from portal.access import admin_required
 from portal.blueprints.settings import bp
 from portal.blueprints.settings.forms import EditUserForm, InviteForm
 from portal.extensions import db, limiter
-from portal.invitations import (
+from portal.models import User
+from portal.people.admin import UserUpdateError, people_by_kind, update_user
+from portal.people.invitations import (
     InvitationEmailError,
     InvitationError,
     invite_user,
     resend_invitation,
 )
-from portal.models import User
-from portal.throttling import user_or_ip
-from portal.user_admin import UserUpdateError, people_by_kind, update_user
+from portal.people.throttling import user_or_ip
 
 invite_limit = limiter.shared_limit(
     lambda: current_app.config["INVITE_LIMIT"], scope="invitations", key_func=user_or_ip

@@ -5,7 +5,7 @@ import select
 import socket
 import time
 
-from portal.live import stream_allowed
+from portal.live.publish import stream_allowed
 
 #: Reconnect delay the browser should use after the stream ends (milliseconds).
 RETRY_MS = 2000

@@ -6,7 +6,7 @@ from flask_login import current_user
 from portal.blueprints.stream import bp
 from portal.blueprints.stream.events import event_stream
 from portal.extensions import limiter
-from portal.live import get_live
+from portal.live.publish import get_live
 
 
 @bp.route("/stream")

@@ -5,8 +5,7 @@ from portal.access import ensure_can_change, ensure_can_manage, internal_require
 from portal.blueprints import conversation
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.workspace import bp
-from portal.invitations import InvitationEmailError, InvitationError, invite_user
-from portal.rooms import (
+from portal.messaging.rooms import (
     RoomError,
     archive_room,
     clean_title,
@@ -17,7 +16,8 @@ from portal.rooms import (
     set_participants,
     unarchive_room,
 )
-from portal.users import pickable_users, users_by_ids
+from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
+from portal.people.users import pickable_users, users_by_ids
 
 LAYOUT = "workspace/layout.html"
 

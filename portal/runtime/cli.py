@@ -5,7 +5,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
 from portal.models.users import KINDS
-from portal.users import create_user
+from portal.people.users import create_user
 
 users_cli = AppGroup("users", help="Manage users.")
 
@@ -36,7 +36,7 @@ def create_user_command(email, name, kind, admin, all_rooms, password):
 @click.option("--if-empty", is_flag=True, help="Do nothing when any user exists.")
 def seed_demo_command(if_empty):
     """Create the demo workspace and print its logins."""
-    from portal.demo import DEMO_PASSWORD, seed_demo
+    from portal.runtime.demo import DEMO_PASSWORD, seed_demo
 
     people = seed_demo(only_if_empty=if_empty)
     if people is None:

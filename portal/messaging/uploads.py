@@ -11,12 +11,12 @@ import secrets
 
 from flask import current_app
 
-from portal import images
-from portal.filenames import clean_filename, from_browser
-from portal.messages import MessageError, post_message
+from portal.messaging import images
+from portal.messaging.filenames import clean_filename, from_browser
+from portal.messaging.messages import MessageError, post_message
 from portal.models import Attachment
-from portal.offload import offload
-from portal.templating import human_size
+from portal.runtime.offload import offload
+from portal.web.templating import human_size
 
 CHUNK = 1024 * 1024
 STORAGE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.[a-z]{3,4}$")

@@ -7,9 +7,9 @@ import sys
 import click
 
 from portal import config as settings
-from portal import embedded_redis
+from portal.runtime import embedded_redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @click.group(invoke_without_command=True)
@@ -60,7 +60,7 @@ def prepare_database():
     from flask_migrate import upgrade
 
     from portal import create_app
-    from portal.demo import DEMO_PASSWORD, seed_demo
+    from portal.runtime.demo import DEMO_PASSWORD, seed_demo
 
     app = create_app()
     with app.app_context():

@@ -2,12 +2,12 @@
 
 from flask import current_app
 
-from portal import links
-from portal.auth_sessions import revoke_sessions
 from portal.extensions import db
-from portal.mail import send_email
 from portal.models.base import utcnow
-from portal.users import find_user_by_email
+from portal.notify.mail import send_email
+from portal.people import links
+from portal.people.sessions import revoke_sessions
+from portal.people.users import find_user_by_email
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024

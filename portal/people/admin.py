@@ -3,12 +3,12 @@
 from flask import current_app
 from sqlalchemy import select
 
-from portal import links
-from portal.auth_sessions import revoke_sessions
 from portal.events import user_access_changed
 from portal.extensions import db
 from portal.models import User
 from portal.models.users import CLIENT, INTERNAL, active_admin_count
+from portal.people import links
+from portal.people.sessions import revoke_sessions
 
 NAME_MAX = 120
 

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Message, NotificationLog, Participant, ReadState
 from portal.models.base import utcnow
-from portal.notify_emails import CLIENT_NOTIFICATION, REMINDER
-from portal.notify_log import FAILED, DeliveryError, deliver, record
-from portal.notify_recipients import advance, ensure_read_state, unread
+from portal.notify.emails import CLIENT_NOTIFICATION, REMINDER
+from portal.notify.log import FAILED, DeliveryError, deliver, record
+from portal.notify.recipients import advance, ensure_read_state, unread
 
 log = logging.getLogger(__name__)
 

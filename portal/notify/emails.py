@@ -5,10 +5,10 @@ from itertools import groupby
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.links import absolute_url
 from portal.models import Message, Participant, Room, User
-from portal.notify_prefs import unsubscribe_token
-from portal.notify_recipients import may_email, unread
+from portal.notify.preferences import unsubscribe_token
+from portal.notify.recipients import may_email, unread
+from portal.people.links import absolute_url
 
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"

@@ -16,7 +16,6 @@ from flask_sse import Message
 from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
-from portal.auth_sessions import session_user
 from portal.events import (
     message_posted,
     participants_changed,
@@ -24,8 +23,9 @@ from portal.events import (
     room_read,
     user_access_changed,
 )
-from portal.live_hub import Hub
-from portal.rooms import unread_counts_for_users
+from portal.live.hub import Hub
+from portal.messaging.rooms import unread_counts_for_users
+from portal.people.sessions import session_user
 
 log = logging.getLogger(__name__)
 

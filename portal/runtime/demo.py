@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Message, Participant, ReadState, Room, User
 from portal.models.base import utcnow
-from portal.users import create_user
+from portal.people.users import create_user
 
 DEMO_PASSWORD = "portal-demo-1"  # noqa: S105  (printed for the demo on purpose)
 

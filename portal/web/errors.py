@@ -3,7 +3,7 @@
 from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
-from portal.uploads import limits_text
+from portal.messaging.uploads import limits_text
 
 MESSAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),

@@ -6,9 +6,9 @@ from rq import get_current_job
 
 from jobs import app_context
 from portal.models.base import utcnow
-from portal.notifications import sweep_overdue
-from portal.notify_log import retry_stale
-from portal.reminders import send_reminders
+from portal.notify.client_emails import sweep_overdue
+from portal.notify.log import retry_stale
+from portal.notify.reminders import send_reminders
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from portal.rendering import excerpt, message_html
+from portal.messaging.rendering import excerpt, message_html
 
 
 def init_app(app):

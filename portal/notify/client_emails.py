@@ -18,10 +18,10 @@ from portal.extensions import db
 from portal.models import Message, Participant, ReadState, User
 from portal.models.base import utcnow
 from portal.models.users import CLIENT
-from portal.notify_emails import CLIENT_NOTIFICATION
-from portal.notify_log import DeliveryError, deliver, deliver_pending, record
-from portal.notify_recipients import EMAILABLE, advance, ensure_read_state, unread
-from portal.queues import get_queue, get_redis
+from portal.notify.emails import CLIENT_NOTIFICATION
+from portal.notify.log import DeliveryError, deliver, deliver_pending, record
+from portal.notify.recipients import EMAILABLE, advance, ensure_read_state, unread
+from portal.runtime.queues import get_queue, get_redis
 
 JOB = "jobs.notifications.notify_client"
 RETRY_INTERVALS = [30, 120, 600]

@@ -7,13 +7,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from portal import links
 from portal.extensions import db
-from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.models.users import KINDS, normalize_email
-from portal.passwords import PasswordError, check_new_password
-from portal.users import create_user, find_user_by_email
+from portal.notify.mail import send_email
+from portal.people import links
+from portal.people.passwords import PasswordError, check_new_password
+from portal.people.users import create_user, find_user_by_email
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Live delivery: publishing events after commit and the per-process stream hub."""

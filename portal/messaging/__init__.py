@@ -1,0 +1,1 @@
+"""Rooms, messages, reading and unread counts, and the files attached to messages."""

@@ -1,0 +1,1 @@
+"""Email: who gets what, the client notification, reminders, the send log, preferences, SMTP."""

@@ -1,0 +1,1 @@
+"""Users, their sessions, passwords, invitations, emailed links, admin edits and throttling."""

@@ -1,0 +1,1 @@
+"""How the app runs: the launcher, embedded Redis, CLI commands, job queues, thread pool."""

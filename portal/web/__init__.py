@@ -1,0 +1,1 @@
+"""The HTTP shell every blueprint shares: error pages, security headers, template helpers."""
