@@ -61,6 +61,7 @@ def _register_blueprints(app):
     from portal.blueprints.client import bp as client_bp
     from portal.blueprints.files import bp as files_bp
     from portal.blueprints.health import bp as health_bp
+    from portal.blueprints.inbound import bp as inbound_bp
     from portal.blueprints.preferences import bp as preferences_bp
     from portal.blueprints.settings import bp as settings_bp
     from portal.blueprints.stream import bp as stream_bp
@@ -74,6 +75,7 @@ def _register_blueprints(app):
     app.register_blueprint(preferences_bp)
     app.register_blueprint(stream_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(inbound_bp)
 
 
 @event.listens_for(Engine, "connect")

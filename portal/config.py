@@ -102,6 +102,15 @@ def from_environment(instance):
         # Whole request: ten files at the limit plus room for the text fields.
         "MAX_CONTENT_LENGTH": (max_upload_mb * 10 + 1) * 1024 * 1024,
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
+        # Reply by email: the mail-in process and the address in notification Reply-To headers.
+        "INBOUND_SMTP_HOST": os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1"),
+        "INBOUND_SMTP_PORT": _int("INBOUND_SMTP_PORT", 2525),
+        # None: the host of PORTAL_BASE_URL (portal.notify.replies.reply_domain).
+        "REPLY_DOMAIN": os.environ.get("REPLY_DOMAIN") or None,
+        "REPLY_TOKEN_MAX_AGE_SECONDS": _int("REPLY_TOKEN_MAX_AGE_SECONDS", 90 * 24 * 3600),
+        # Shared secret for POST /inbound/email; unset turns the endpoint off (404).
+        "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET") or None,
+        "INBOUND_MAX_BYTES": max_upload_mb * 10 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),

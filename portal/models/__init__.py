@@ -1,5 +1,6 @@
 """The data model: users, rooms, messages and what the jobs record."""
 
+from portal.models.inbound import InboundEmail
 from portal.models.messages import Attachment, Message, ReadState
 from portal.models.notifications import NotificationLog
 from portal.models.rooms import Participant, Room
@@ -7,6 +8,7 @@ from portal.models.users import Invitation, LoginSession, User
 
 __all__ = [
     "Attachment",
+    "InboundEmail",
     "Invitation",
     "LoginSession",
     "Message",

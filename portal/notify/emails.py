@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.models import Message, Participant, Room, User
 from portal.notify.preferences import unsubscribe_token
 from portal.notify.recipients import may_email, unread
+from portal.notify.replies import reply_headers
 from portal.people.links import absolute_url
 
 CLIENT_NOTIFICATION = "client_notification"
@@ -71,6 +72,7 @@ def build_email_for(row):
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
             "X-Portal-Notification": row.kind,
+            **reply_headers(user, digests),
         },
         "recipient_name": _one_line(user.name),
         "rooms": digests,

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @click.group(invoke_without_command=True)
 @click.pass_context
 def main(ctx):
-    """Start Portal Messaging: web, job worker, scheduler (and an embedded Redis if needed)."""
+    """Start Portal Messaging: web, jobs, scheduler, mail-in (and an embedded Redis if needed)."""
     if ctx.invoked_subcommand is None:
         run()
 
@@ -29,7 +29,7 @@ def run():
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.setdefault("PORT", "5000")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
-    processes = ["web", "worker", "cron"]
+    processes = ["web", "worker", "cron", "mail-in"]
     if not env.get("REDIS_URL"):
         env["REDIS_URL"] = settings.default_redis_url(instance)
         processes.append("redis")
@@ -80,6 +80,15 @@ def redis_command():
     instance = settings.instance_path()
     args = embedded_redis.server_args(settings.embedded_redis_socket(instance), instance)
     os.execv(args[0], args)
+
+
+@main.command("mail-in")
+def mail_in_command():
+    """Receive replies by email over SMTP (used by the Procfile)."""
+    from portal import create_app
+    from portal.runtime.mail_in import serve
+
+    serve(create_app())
 
 
 @main.command("wait-redis")

@@ -1,0 +1,89 @@
+"""Reply-by-email addresses: `reply+<signed token>@REPLY_DOMAIN`, one per recipient and room.
+
+The token is signed with the app secret (rotating `SECRET_KEY` kills every address), expires
+after `REPLY_TOKEN_MAX_AGE_SECONDS`, and names the participant row: removing someone from the
+room kills the addresses they were sent, even once they are added back (a new row, added
+after the token was issued).
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Participant
+
+_SALT = "portal.reply-by-email"
+_LOCAL_PART = re.compile(r"^reply\+([A-Za-z0-9_.-]{10,200})$")
+
+
+class ReplyTokenError(ValueError):
+    """A reply address that is forged, expired or no longer valid, with the reason."""
+
+
+def reply_domain():
+    """`REPLY_DOMAIN`, else the host of `PORTAL_BASE_URL`."""
+    config = current_app.config
+    host = config.get("REPLY_DOMAIN") or urlsplit(config["PORTAL_BASE_URL"]).hostname
+    return (host or "localhost").lower()
+
+
+def _signer():
+    return TimestampSigner(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def _base36(number):
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+        if not number:
+            return digits
+
+
+def reply_address(user_id, room_id):
+    """The reply address for this participant of this room, or None if they are not one."""
+    participant_id = db.session.scalar(
+        select(Participant.id).where(Participant.user_id == user_id, Participant.room_id == room_id)
+    )
+    if participant_id is None:
+        return None
+    # Compact (base-36 ids) so the address stays within SMTP's 64-character local part.
+    value = "-".join(_base36(i) for i in (user_id, room_id, participant_id))
+    token = _signer().sign(value).decode()
+    return f"reply+{token}@{reply_domain()}"
+
+
+def reply_headers(user, digests):
+    """`Reply-To` for an email about exactly one room the user takes part in, else nothing."""
+    if len(digests) != 1:
+        return {}
+    address = reply_address(user.id, digests[0].room.id)
+    return {"Reply-To": f"<{address}>"} if address else {}
+
+
+def token_from_address(address):
+    """The token of a `reply+TOKEN@REPLY_DOMAIN` address, else None (not ours)."""
+    local, _, domain = (address or "").strip().strip("<>").rpartition("@")
+    match = _LOCAL_PART.match(local)
+    if match is None or domain.lower() != reply_domain():
+        return None
+    return match.group(1)
+
+
+def read_token(token):
+    """(user id, room id, participant id, issued at); ReplyTokenError if forged or expired."""
+    max_age = current_app.config["REPLY_TOKEN_MAX_AGE_SECONDS"]
+    try:
+        value, issued_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
+    except SignatureExpired as exc:
+        raise ReplyTokenError("the reply address has expired") from exc
+    except BadSignature as exc:
+        raise ReplyTokenError("the reply address is not valid") from exc
+    ids = value.decode().split("-")
+    if len(ids) != 3 or not all(i.isalnum() for i in ids):
+        raise ReplyTokenError("the reply address is not valid")
+    return (*(int(i, 36) for i in ids), issued_at)

@@ -1,0 +1,94 @@
+"""The `mail-in` process: an aiosmtpd server that takes replies to `reply+…@REPLY_DOMAIN`.
+
+Anything addressed elsewhere is refused at RCPT (550), so it is never an open relay; mail
+larger than `INBOUND_MAX_BYTES` (MAX_UPLOAD_MB × 10) is refused with 552.
+"""
+
+import asyncio
+import logging
+import signal
+import threading
+
+from aiosmtpd.controller import Controller
+
+from portal.extensions import db
+from portal.notify import inbound
+from portal.notify.replies import ReplyTokenError, read_token, token_from_address
+
+log = logging.getLogger("portal.mail_in")
+MAX_RECIPIENTS = 10
+
+
+class ReplyHandler:
+    """aiosmtpd handler: check each recipient, then hand the email to `inbound.receive`."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        with self.app.app_context():
+            token = token_from_address(address)
+            if token is None:
+                log.warning("mail-in: refused <%s>: not a reply address", address)
+                return "550 5.1.1 No such mailbox: only reply addresses are accepted here"
+            try:
+                read_token(token)
+            except ReplyTokenError as exc:
+                log.warning("mail-in: refused <%s>: %s", address, exc)
+                return f"550 5.1.1 This reply address can't be used: {exc}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        loop = asyncio.get_running_loop()
+        try:
+            outcomes = await loop.run_in_executor(None, self._receive, envelope)
+        except Exception:
+            log.exception("mail-in: could not handle the email from <%s>", envelope.mail_from)
+            return "451 4.3.0 Temporary failure, please try again later"
+        return smtp_status(outcomes)
+
+    def _receive(self, envelope):
+        with self.app.app_context():
+            try:
+                raw = envelope.original_content or envelope.content
+                return inbound.receive(raw, envelope.mail_from, envelope.rcpt_tos)
+            finally:
+                db.session.remove()
+
+
+def smtp_status(outcomes):
+    """One SMTP reply for the whole email: accepted unless every address was refused."""
+    if all(o.status == inbound.REFUSED for o in outcomes):
+        return f"550 5.7.1 Your reply was not posted: {outcomes[0].reason}"
+    return "250 OK"
+
+
+def controller(app, host=None, port=None):
+    """An aiosmtpd Controller for the app (started by the caller)."""
+    config = app.config
+    return Controller(
+        ReplyHandler(app),
+        hostname=host or config["INBOUND_SMTP_HOST"],
+        port=port or config["INBOUND_SMTP_PORT"],
+        data_size_limit=config["INBOUND_MAX_BYTES"],
+        ident="Portal Messaging mail-in",
+        enable_SMTPUTF8=True,
+    )
+
+
+def serve(app):
+    """Run the mail-in server in the foreground until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server = controller(app)
+    server.start()
+    log.info("mail-in: accepting replies on %s:%s", server.hostname, server.port)
+    try:
+        while not stop.wait(1):
+            pass
+    finally:
+        server.stop()
