@@ -92,6 +92,7 @@ OTHER_ROUTES = {
     "/stream": "test_stream (channel from the session user; removal cuts room events)",
     "/preferences/notifications": "test_preferences (own settings only, own rooms only)",
     "/unsubscribe/<token>": "test_preferences (the signed token is the credential)",
+    "/inbound/email": "test_inbound_http (shared secret; posts only as a token's participant)",
 }
 
 
