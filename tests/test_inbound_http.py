@@ -7,7 +7,7 @@ from portal.extensions import db
 from portal.models import Message
 from portal.notify.replies import reply_address
 from tests.notify_helpers import post, room_with
-from tests.test_reply_by_email import reply
+from tests.reply_helpers import reply
 
 SECRET = "inbound-shared-secret"
 

@@ -8,8 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from email.message import EmailMessage
-from email.utils import make_msgid
 from unittest import mock
 
 import pytest
@@ -24,6 +22,7 @@ from portal.notify.replies import reply_address
 from tests.e2e.live_fixtures import HttpSession, RawStream, of_type
 from tests.helpers import free_port, wait_for_http
 from tests.notify_helpers import room_with, user
+from tests.reply_helpers import reply
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,18 +97,6 @@ def room_id(app, people):
     return room_id
 
 
-def _reply(to, text, sender="client@example.test", **headers):
-    email = EmailMessage()
-    email["From"] = f"Cleo Client <{sender}>"
-    email["To"] = to
-    email["Subject"] = headers.pop("Subject", "Re: your conversation")
-    email["Message-ID"] = make_msgid(domain="mail.example.test")
-    for name, value in headers.items():
-        email[name.replace("_", "-")] = value
-    email.set_content(text)
-    return email
-
-
 def _send(stack, email, to=None, sender="client@example.test"):
     with smtplib.SMTP("127.0.0.1", stack["smtp_port"], timeout=30) as smtp:
         smtp.sendmail(sender, [to or email["To"]], bytes(email))
@@ -141,10 +128,10 @@ def test_replying_to_a_real_notification_posts_text_and_file_live(stack, app, pe
     stream = RawStream(stack["url"], staff.cookie_header())
     try:
         stream.read_until(lambda events: ("comment", "connected") in events, timeout=10)
-        email = _reply(
+        email = reply(
             address,
-            "Signed and attached.\n\nBest,\nCleo\n\nOn Thu, Nov 26, 2026 at 11:00, Portal wrote:\n"
-            "> Your tax return is ready to sign\n",
+            text="Signed and attached.\n\nBest,\nCleo\n\n"
+            "On Thu, Nov 26, 2026 at 11:00, Portal wrote:\n> Your tax return is ready to sign\n",
         )
         png = io.BytesIO()
         Image.new("RGB", (20, 10), "blue").save(png, "PNG")
@@ -169,24 +156,28 @@ def test_nothing_is_posted_for_a_bad_reply(stack, app, people, room_id):
     forged = address.replace("reply+", "reply+1-1-1.", 1)
     for to in (forged, expired, "someone@portal.test", "someone@elsewhere.test"):
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            _send(stack, _reply(to, "Let me in"))
+            _send(stack, reply(to, text="Let me in"))
         assert refused.value.recipients[to][0] == 550
 
     with pytest.raises(smtplib.SMTPDataError) as wrong_sender:
-        _send(stack, _reply(address, "Forged", sender="mallory@example.test"), sender="m@x.test")
+        _send(
+            stack, reply(address, text="Forged", sender="mallory@example.test"), sender="m@x.test"
+        )
     assert wrong_sender.value.smtp_code == 550
 
-    big = _reply(address, "Huge")
+    big = reply(address, text="Huge")
     big.add_attachment(b"x" * (MAX_UPLOAD_MB * 10 * 1024 * 1024), "application", "zip")
     with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as too_big:
         _send(stack, big)
     assert too_big.value.smtp_code == 552
 
-    _send(stack, _reply(address, "I am away", Auto_Submitted="auto-replied"))
-    _send(stack, _reply(address, "Away until Monday", Subject="Out of Office: Re: your message"))
+    _send(stack, reply(address, text="I am away", Auto_Submitted="auto-replied"))
+    _send(
+        stack, reply(address, text="Away until Monday", Subject="Out of Office: Re: your message")
+    )
     assert _bodies(app, people["client"].id) == []
 
-    twice = _reply(address, "Only once, please")
+    twice = reply(address, text="Only once, please")
     _send(stack, twice)
     _send(stack, twice)
     assert _bodies(app, people["client"].id) == [("Only once, please", [])]
@@ -195,6 +186,6 @@ def test_nothing_is_posted_for_a_bad_reply(stack, app, people, room_id):
         set_participants(db.session.get(Room, room_id), user(people["staff"]), [])
         db.session.remove()
     with pytest.raises(smtplib.SMTPDataError) as removed:
-        _send(stack, _reply(address, "Still here?"))
+        _send(stack, reply(address, text="Still here?"))
     assert removed.value.smtp_code == 550
     assert _bodies(app, people["client"].id) == [("Only once, please", [])]

@@ -3,8 +3,6 @@
 import io
 import logging
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 import pytest
 from PIL import Image
@@ -18,12 +16,9 @@ from portal.notify import inbound
 from portal.notify.client_emails import notify_client
 from portal.notify.replies import reply_address
 from tests.notify_helpers import after_delay, post, room_with, user
+from tests.reply_helpers import reply
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
-QUOTE = (
-    "\n\nOn Thu, Nov 26, 2026 at 11:00 AM Portal Messaging <no-reply@portal.localhost> wrote:\n"
-    "> Your tax return is ready to sign\n> Sam Staff\n"
-)
 
 
 @pytest.fixture
@@ -31,18 +26,6 @@ def room(people):
     room = room_with(people["staff"], people["client"])
     post(room, people["staff"], "Your tax return is ready to sign")
     return room
-
-
-def reply(to, sender="client@example.test", text="Signed, thanks!" + QUOTE, **headers):
-    email = EmailMessage()
-    email["From"] = f"Cleo Client <{sender}>"
-    email["To"] = to
-    email["Subject"] = "Re: New message from Sam Staff"
-    email["Message-ID"] = make_msgid(domain="mail.example.test")
-    for name, value in headers.items():
-        email[name.replace("_", "-")] = value
-    email.set_content(text)
-    return email
 
 
 def posted_by(person):

@@ -16,6 +16,8 @@ _OUT_OF_OFFICE = re.compile(
     r"abwesenheitsnotiz|absence|r[ée]ponse automatique|vacation|away from)",
     re.IGNORECASE,
 )
+# html2text escapes Markdown characters; a chat message is plain text, so undo that.
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Reply", "X-Vacation")
 
 
@@ -60,8 +62,7 @@ def reply_text(email):
     replies = EmailReplyParser(languages=LANGUAGES).read(text).replies
     if not replies:
         return text.strip()
-    latest = replies[0]
-    return (latest.body or "").strip()
+    return re.sub(r"\n{3,}", "\n\n", replies[0].body or "").strip()
 
 
 def _content(part):
@@ -77,7 +78,8 @@ def _html_to_text(html):
     converter.ignore_images = True
     converter.ignore_emphasis = True
     converter.ignore_tables = True
-    return converter.handle(html)
+    text = _MARKDOWN_ESCAPE.sub(r"\1", converter.handle(html))
+    return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def reply_files(email):
