@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ def test_launcher_serves_demo_and_stops_cleanly(tmp_path):
         if k not in {"REDIS_URL", "DATABASE_URL", "PORTAL_INSTANCE_PATH", "SECRET_KEY"}
     }
     env["PORT"] = str(port)
+    env["INBOUND_SMTP_PORT"] = str(free_port())
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "portal.runtime.launcher"],
@@ -53,6 +55,7 @@ def test_launcher_serves_demo_and_stops_cleanly(tmp_path):
         seen = descendants(process.pid)
         assert len(seen) >= 4, "expected honcho's web, worker and redis children"
         _log_in_as_demo_admin(port)
+        _mail_in_answers(int(env["INBOUND_SMTP_PORT"]))
     finally:
         seen |= descendants(process.pid)
         if process.poll() is None:
@@ -85,6 +88,22 @@ def test_launcher_serves_demo_and_stops_cleanly(tmp_path):
     )
     assert second.returncode == 0, second.stderr
     assert "Seeded" not in second.stdout
+
+
+def _mail_in_answers(port):
+    """The mail-in process greets over SMTP and refuses a non-reply address."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "mail-in did not listen"
+            time.sleep(0.2)
+    with smtp:
+        smtp.ehlo()
+        smtp.mail("someone@example.com")
+        assert smtp.rcpt("someone@example.com")[0] == 550
 
 
 def _log_in_as_demo_admin(port):
