@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.messaging.messages import MessageError
 from portal.messaging.uploads import post_with_files
 from portal.models import InboundEmail, Participant, Room, User
-from portal.notify.replies import ReplyTokenError, read_token, token_from_address
+from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
 from portal.notify.reply_text import (
     auto_reply_reason,
     reply_files,
@@ -118,8 +118,9 @@ def _post_once(raw, message, user, room):
     header = " ".join(str(message.get("Message-ID") or "").split())
     source = header.encode() if header else raw
     digest = hashlib.sha256(source + f"\n{user.id}:{room.id}".encode()).hexdigest()
-    record = InboundEmail(key=digest, message_id_header=header[:255], user_id=user.id)
-    record.room_id = room.id
+    record = InboundEmail(
+        key=digest, message_id_header=header[:255], user_id=user.id, room_id=room.id
+    )
     db.session.add(record)
     try:
         db.session.flush()
@@ -139,4 +140,6 @@ def _post_once(raw, message, user, room):
 
 def _bounce(sender, address, reason):
     """The bounce-style log line of a refused reply."""
-    log.warning("mail-in: bounced mail from <%s> to <%s>: 550 5.7.1 %s", sender, address, reason)
+    log.warning(
+        "mail-in: bounced mail from <%s> to <%s>: 550 5.7.1 %s", sender, redacted(address), reason
+    )

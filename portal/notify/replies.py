@@ -74,6 +74,14 @@ def token_from_address(address):
     return match.group(1)
 
 
+def redacted(address):
+    """The address for logs: a reply address keeps its ids, never its signature."""
+    local, at, domain = (address or "").strip().strip("<>").rpartition("@")
+    if not local.startswith("reply+"):
+        return address
+    return f"{local.split('.', 1)[0]}.…{at}{domain}"
+
+
 def read_token(token):
     """(user id, room id, participant id, issued at); ReplyTokenError if forged or expired."""
     max_age = current_app.config["REPLY_TOKEN_MAX_AGE_SECONDS"]

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from portal.extensions import db
 from portal.notify import inbound
-from portal.notify.replies import ReplyTokenError, read_token, token_from_address
+from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
 
 log = logging.getLogger("portal.mail_in")
 MAX_RECIPIENTS = 10
@@ -36,7 +36,7 @@ class ReplyHandler:
             try:
                 read_token(token)
             except ReplyTokenError as exc:
-                log.warning("mail-in: refused <%s>: %s", address, exc)
+                log.warning("mail-in: refused <%s>: %s", redacted(address), exc)
                 return f"550 5.1.1 This reply address can't be used: {exc}"
         envelope.rcpt_tos.append(address)
         return "250 OK"
