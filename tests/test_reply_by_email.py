@@ -202,3 +202,16 @@ def test_reminders_about_several_rooms_carry_no_reply_to(people, room):
     assert reply_headers(client, [Digest(room), Digest(other)]) == {}
     assert reply_headers(client, [Digest(room)])["Reply-To"].startswith("<reply+")
     assert reply_headers(user(people["staff_all"]), [Digest(room)]) == {}
+
+
+def test_a_signature_logo_shown_inline_is_not_attached(people, room):
+    email = reply(reply_address(people["client"].id, room.id))
+    email.add_alternative('<p>Signed, thanks!</p><img src="cid:logo@acme">', subtype="html")
+    html = email.get_body(preferencelist=("html",))
+    html.make_related()
+    html.add_related(b"GIF89a", "image", "gif", cid="<logo@acme>", filename="logo.gif")
+
+    receive(email)
+
+    [message] = posted_by(people["client"])
+    assert (message.body, message.attachments) == ("Signed, thanks!", [])

@@ -96,7 +96,7 @@ def reply_files(email):
         if disposition != "attachment" and not filename:
             continue
         content_id = (part.get("Content-ID") or "").strip().strip("<>")
-        if disposition != "attachment" and content_id and f"cid:{content_id}" in html_text:
+        if content_id and f"cid:{content_id}" in html_text:
             continue
         data = part.get_payload(decode=True) or b""
         name = filename or "attachment" + (mimetypes.guess_extension(part.get_content_type()) or "")
