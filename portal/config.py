@@ -98,6 +98,14 @@ def from_environment(instance):
         "INVITE_LIMIT": os.environ.get("INVITE_LIMIT", "50 per hour"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance, "uploads"),
         "MAX_UPLOAD_MB": max_upload_mb,
+        # Stored files: "local" (UPLOAD_DIR) or "s3" (an S3-compatible bucket).
+        "STORAGE_BACKEND": os.environ.get("STORAGE_BACKEND", "local").strip().lower(),
+        "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
+        "S3_PREFIX": os.environ.get("S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": os.environ.get("S3_REGION") or None,
+        "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
         "MAX_FILES_PER_MESSAGE": 10,
         # Whole request: ten files at the limit plus room for the text fields.
         "MAX_CONTENT_LENGTH": (max_upload_mb * 10 + 1) * 1024 * 1024,

@@ -14,6 +14,7 @@ from flask import current_app
 from portal.messaging import images
 from portal.messaging.filenames import clean_filename, from_browser
 from portal.messaging.messages import MessageError, post_message
+from portal.messaging.storage import get_storage
 from portal.models import Attachment
 from portal.runtime.offload import offload
 from portal.web.templating import human_size
@@ -83,6 +84,7 @@ def _store(upload):
     try:
         attachment.size = _copy(upload, raw, filename)
         _recognise_image(attachment, raw, filename)
+        get_storage().keep([n for n in (attachment.storage_name, attachment.thumb_name) if n])
     except BaseException:
         discard([attachment])
         _remove(raw)
@@ -140,15 +142,15 @@ def discard(attachments):
     for attachment in attachments:
         for name in (attachment.storage_name, attachment.thumb_name):
             if name:
-                _remove(_path(name))
+                get_storage().delete(name)
 
 
-def stored_path(attachment, thumb=False):
-    """Where the file (or its thumbnail, else the image itself) is on disk."""
+def stored_name(attachment, thumb=False):
+    """The storage name of the file (or of its thumbnail, else the image itself)."""
     name = attachment.thumb_name if thumb and attachment.thumb_name else attachment.storage_name
     if not STORAGE_NAME.match(name):
         raise ValueError(f"unexpected storage name {name!r}")
-    return _path(name)
+    return name
 
 
 def limits_text():

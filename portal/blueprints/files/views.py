@@ -4,13 +4,14 @@ Anonymous users get the same 404 as everyone who may not view the room: it tells
 nobody whether the file exists.
 """
 
-from flask import abort, redirect, request, send_file, url_for
+from flask import abort, redirect, request, url_for
 
 from portal.access import load_attachment
 from portal.blueprints.files import bp
 from portal.messaging.filenames import content_disposition
 from portal.messaging.images import THUMB_TYPE
-from portal.messaging.uploads import stored_path
+from portal.messaging.storage import get_storage
+from portal.messaging.uploads import stored_name
 
 
 @bp.route("/files/<int:attachment_id>/<filename>")
@@ -35,7 +36,7 @@ def _send(attachment, thumb):
     # download the browser must not sniff, render or run.
     mimetype = THUMB_TYPE if thumb and attachment.thumb_name else attachment.content_type
     try:
-        response = send_file(stored_path(attachment, thumb), mimetype=mimetype, conditional=True)
+        response = get_storage().send(stored_name(attachment, thumb), mimetype)
     except FileNotFoundError:
         abort(404)
     response.headers["Content-Disposition"] = content_disposition(
