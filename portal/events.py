@@ -5,6 +5,7 @@ committed change stands.
 """
 
 from blinker import Namespace
+from flask import current_app
 
 signals = Namespace()
 
@@ -18,3 +19,8 @@ room_read = signals.signal("room-read")
 user_access_changed = signals.signal("user-access-changed")
 #: sender: the app; kwargs: room (renamed, archived or unarchived)
 room_changed = signals.signal("room-changed")
+
+
+def send(signal, **kwargs):
+    """Send `signal` from the current app: the one way the verbs announce a committed change."""
+    signal.send(current_app._get_current_object(), **kwargs)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from jobs import notifications as notification_jobs
 from portal.extensions import db
-from portal.messaging.messages import mark_read
+from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
 from portal.models import Attachment, NotificationLog, Participant, ReadState
 from portal.notify.client_emails import notify_client

@@ -133,7 +133,7 @@ def test_a_lost_job_is_caught_up_by_the_periodic_round(people, outbox):
 
 
 def test_a_resend_skips_what_was_read_meanwhile(people, outbox, monkeypatch):
-    from portal.messaging.messages import mark_read
+    from portal.messaging.reading import mark_read
     from tests.notify_helpers import user
 
     room = room_with(people["staff"], people["client"])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from jobs.rounds import run_round
 from portal.extensions import db
-from portal.messaging.messages import mark_read
+from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
 from portal.models import NotificationLog, Participant
 from portal.notify.client_emails import notify_client

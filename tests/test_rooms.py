@@ -421,8 +421,7 @@ def test_inviting_an_existing_email_from_new_conversation_keeps_the_form(client,
 
 
 def test_unread_counts_use_each_rooms_own_read_marker(app, people):
-    from portal.messaging.messages import mark_read
-    from portal.messaging.rooms import unread_counts
+    from portal.messaging.reading import mark_read, unread_counts
 
     with app.app_context():
         staff = db.session.get(User, people["staff"].id)

@@ -264,7 +264,7 @@ def test_failed_commit_removes_the_files(client, app, people, room_id, monkeypat
 
     client.login("staff@example.test")
     # The message row is flushed, then the transaction fails before it commits.
-    monkeypatch.setattr("portal.messaging.messages._advance_read", broken)
+    monkeypatch.setattr("portal.messaging.reading.advance_read", broken)
     with pytest.raises(RuntimeError):
         send(client, room_id, [(png(), "a.png"), (PDF, "b.pdf")])
     monkeypatch.undo()

@@ -9,12 +9,8 @@ from flask_login import current_user
 
 from portal.access import ensure_can_post
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messaging.messages import (
-    MessageError,
-    has_older,
-    mark_read,
-    messages_page,
-)
+from portal.messaging.messages import MessageError, has_older, messages_page
+from portal.messaging.reading import mark_read
 from portal.messaging.rooms import participant_ids
 from portal.messaging.uploads import post_with_files
 from portal.people.users import users_by_ids

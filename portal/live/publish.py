@@ -24,7 +24,7 @@ from portal.events import (
     user_access_changed,
 )
 from portal.live.hub import Hub
-from portal.messaging.rooms import unread_counts_for_users
+from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
 
 log = logging.getLogger(__name__)

@@ -1,17 +1,15 @@
-"""Verbs on messages: post, page through, mark read."""
+"""Verbs on messages: post and page through (reading lives in `reading`)."""
 
 import re
 
-from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.events import message_posted, room_read
+from portal.events import message_posted, send
 from portal.extensions import db
-from portal.models import Message, ReadState, Room
+from portal.messaging import reading
+from portal.models import Message, Room
 from portal.models.base import utcnow
 
 BODY_MAX = 10_000
@@ -67,9 +65,9 @@ def post_message(room, author, body, client_msg_id=None, attachments=(), now=Non
             raise
         return existing
     db.session.execute(update(Room).where(Room.id == room.id).values(last_activity_at=now))
-    _advance_read(author.id, room.id, message.id)
+    reading.advance_read(author.id, room.id, message.id)
     db.session.commit()
-    message_posted.send(current_app._get_current_object(), message=message)
+    send(message_posted, message=message)
     return message
 
 
@@ -109,45 +107,3 @@ def has_older(room, first_id):
         )
         is not None
     )
-
-
-def mark_read(user, room, through_id=None):
-    """Mark the room read for `user` up to `through_id` (default: its newest message)."""
-    newest = db.session.scalar(
-        select(Message.id).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
-    )
-    through_id = min(through_id or newest or 0, newest or 0)
-    if not through_id:
-        return
-    if _advance_read(user.id, room.id, through_id):
-        db.session.commit()
-        room_read.send(
-            current_app._get_current_object(),
-            room=room,
-            user_id=user.id,
-            last_read_message_id=through_id,
-        )
-
-
-def _advance_read(user_id, room_id, through_id):
-    """Move the read marker forward (never back); True when it moved.
-
-    An upsert and a conditional UPDATE, so two tabs reading at once can't collide.
-    """
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ReadState)
-        .values(user_id=user_id, room_id=room_id, last_read_message_id=0, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "room_id"])
-    )
-    moved = db.session.execute(
-        update(ReadState)
-        .where(
-            ReadState.user_id == user_id,
-            ReadState.room_id == room_id,
-            ReadState.last_read_message_id < through_id,
-        )
-        .values(last_read_message_id=through_id, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return moved.rowcount > 0

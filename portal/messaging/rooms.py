@@ -1,12 +1,12 @@
 """Verbs on rooms: create, rename, archive, change participants, list for a user."""
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 from portal.access import visible_rooms
-from portal.events import participants_changed, room_changed
+from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
-from portal.models import Message, Participant, ReadState, Room, User
+from portal.messaging.reading import unread_counts
+from portal.models import Message, Participant, Room, User
 from portal.models.base import utcnow
 
 TITLE_MAX = 120
@@ -43,7 +43,7 @@ def create_room(creator, title, participant_ids=(), now=None):
     for user_id in sorted(members):
         db.session.add(Participant(room_id=room.id, user_id=user_id, added_by_id=creator.id))
     db.session.commit()
-    _send(participants_changed, room=room, added=members, removed=set())
+    send(participants_changed, room=room, added=members, removed=set())
     return room
 
 
@@ -74,7 +74,7 @@ def set_participants(room, actor, wanted_ids):
         )
     db.session.commit()
     if added or removed:
-        _send(participants_changed, room=room, added=added, removed=removed)
+        send(participants_changed, room=room, added=added, removed=removed)
     return added, removed
 
 
@@ -83,19 +83,19 @@ def rename_room(room, title):
         raise RoomError("This conversation is archived. Unarchive it to rename it.")
     room.title = clean_title(title)
     db.session.commit()
-    _send(room_changed, room=room)
+    send(room_changed, room=room)
 
 
 def archive_room(room, now=None):
     room.archived_at = now or utcnow()
     db.session.commit()
-    _send(room_changed, room=room)
+    send(room_changed, room=room)
 
 
 def unarchive_room(room):
     room.archived_at = None
     db.session.commit()
-    _send(room_changed, room=room)
+    send(room_changed, room=room)
 
 
 def room_list(user):
@@ -133,59 +133,3 @@ class RoomSummary:
 
     def __init__(self, room, unread, last_message):
         self.room, self.unread, self.last_message = room, unread, last_message
-
-
-def _unread(reader_id, last_read):
-    """The unread rule: a message by someone else, after the reader's read marker."""
-    return (Message.id > func.coalesce(last_read, 0)) & (
-        (Message.author_id != reader_id) | Message.author_id.is_(None)
-    )
-
-
-def unread_counts(user, room_ids):
-    """{room_id: unread count} for one user across rooms.
-
-    A correlated count per room walks the (room_id, id) index from the read marker on,
-    so the cost follows the unread messages, not the rooms' whole history.
-    """
-    if not room_ids:
-        return {}
-    # Explicit correlation: auto-correlation only reaches the immediately enclosing SELECT.
-    last_read = (
-        select(ReadState.last_read_message_id)
-        .where(ReadState.user_id == user.id, ReadState.room_id == Room.id)
-        .correlate(Room)
-        .scalar_subquery()
-    )
-    unread = (
-        select(func.count(Message.id))
-        .where(Message.room_id == Room.id, _unread(user.id, last_read))
-        .correlate(Room)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(select(Room.id, unread).where(Room.id.in_(room_ids)))
-    return {room_id: count for room_id, count in rows if count}
-
-
-def unread_counts_for_users(room_id, user_ids):
-    """{user_id: unread count} for many users in one room (live badge updates)."""
-    if not user_ids:
-        return {}
-    read = (
-        select(ReadState.user_id, ReadState.last_read_message_id)
-        .where(ReadState.room_id == room_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(User.id, func.count(Message.id))
-        .join(Message, Message.room_id == room_id)
-        .outerjoin(read, read.c.user_id == User.id)
-        .where(User.id.in_(user_ids), _unread(User.id, read.c.last_read_message_id))
-        .group_by(User.id)
-    )
-    counts = dict(rows.all())
-    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
-
-
-def _send(signal, **kwargs):
-    signal.send(current_app._get_current_object(), **kwargs)

@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 
 from portal.events import message_posted
 from portal.extensions import db
+from portal.messaging.reading import ensure_read_state
 from portal.models import Message, Participant, ReadState, User
 from portal.models.base import utcnow
 from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION
 from portal.notify.log import DeliveryError, deliver, deliver_pending, record
-from portal.notify.recipients import EMAILABLE, advance, ensure_read_state, unread
+from portal.notify.recipients import EMAILABLE, advance, unread
 from portal.runtime.queues import get_queue, get_redis
 
 JOB = "jobs.notifications.notify_client"

@@ -13,11 +13,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.messaging.reading import ensure_read_state
 from portal.models import Message, NotificationLog, Participant, ReadState
 from portal.models.base import utcnow
 from portal.notify.emails import CLIENT_NOTIFICATION, REMINDER
 from portal.notify.log import FAILED, DeliveryError, deliver, record
-from portal.notify.recipients import advance, ensure_read_state, unread
+from portal.notify.recipients import advance, unread
 
 log = logging.getLogger(__name__)
 

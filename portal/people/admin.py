@@ -1,9 +1,8 @@
 """Verbs for Settings → Invite & Manage Users: list people, edit one."""
 
-from flask import current_app
 from sqlalchemy import select
 
-from portal.events import user_access_changed
+from portal.events import send, user_access_changed
 from portal.extensions import db
 from portal.models import User
 from portal.models.users import CLIENT, INTERNAL, active_admin_count
@@ -54,7 +53,7 @@ def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=No
         links.revoke_links(user, now=now)
     db.session.commit()
     if access_changed:
-        user_access_changed.send(current_app._get_current_object(), user=user)
+        send(user_access_changed, user=user)
 
 
 def _ensure_an_admin_remains(user, actor, is_admin, active):

@@ -5,7 +5,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Message, Participant, ReadState, Room, User
+from portal.messaging.reading import advance_read
+from portal.models import Message, Participant, Room, User
 from portal.models.base import utcnow
 from portal.people.users import create_user
 
@@ -70,12 +71,6 @@ def seed_demo(only_if_empty=False):
         db.session.flush()
         # Everyone has read all but the last two messages: a few unread badges to show.
         for member in members:
-            db.session.add(
-                ReadState(
-                    user_id=people[member].id,
-                    room_id=room.id,
-                    last_read_message_id=messages[-3].id,
-                )
-            )
+            advance_read(people[member].id, room.id, messages[-3].id)
     db.session.commit()
     return list(people.values())

@@ -1,0 +1,128 @@
+"""Read state and the one unread rule: the room list, the badges and the emails count with it.
+
+A message is unread for a reader when someone else (or a former user) wrote it after the
+reader's read marker. Counts cover the room's whole history (someone added to a room sees
+it all, PRODUCT §2); email covers only what was posted since the reader joined.
+"""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.events import room_read, send
+from portal.extensions import db
+from portal.models import Message, Participant, ReadState, Room, User
+from portal.models.base import utcnow
+
+
+def unread_by(reader_id, last_read):
+    """The unread rule as SQL: a message by someone else, after the reader's read marker."""
+    return (Message.id > func.coalesce(last_read, 0)) & (
+        (Message.author_id != reader_id) | Message.author_id.is_(None)
+    )
+
+
+def unread_since_joining(columns, *conditions):
+    """A SELECT of `columns`, one row per (participant, unread message posted since joining)."""
+    return (
+        select(*columns)
+        .select_from(Participant)
+        .join(User, User.id == Participant.user_id)
+        .join(Message, Message.room_id == Participant.room_id)
+        .outerjoin(
+            ReadState,
+            (ReadState.user_id == Participant.user_id) & (ReadState.room_id == Participant.room_id),
+        )
+        .where(
+            Message.created_at >= Participant.added_at,
+            unread_by(Participant.user_id, ReadState.last_read_message_id),
+            *conditions,
+        )
+    )
+
+
+def unread_counts(user, room_ids):
+    """{room_id: unread count} for one user across rooms.
+
+    A correlated count per room walks the (room_id, id) index from the read marker on,
+    so the cost follows the unread messages, not the rooms' whole history.
+    """
+    if not room_ids:
+        return {}
+    # Explicit correlation: auto-correlation only reaches the immediately enclosing SELECT.
+    last_read = (
+        select(ReadState.last_read_message_id)
+        .where(ReadState.user_id == user.id, ReadState.room_id == Room.id)
+        .correlate(Room)
+        .scalar_subquery()
+    )
+    unread = (
+        select(func.count(Message.id))
+        .where(Message.room_id == Room.id, unread_by(user.id, last_read))
+        .correlate(Room)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(select(Room.id, unread).where(Room.id.in_(room_ids)))
+    return {room_id: count for room_id, count in rows if count}
+
+
+def unread_counts_for_users(room_id, user_ids):
+    """{user_id: unread count} for many users in one room (live badge updates)."""
+    if not user_ids:
+        return {}
+    read = (
+        select(ReadState.user_id, ReadState.last_read_message_id)
+        .where(ReadState.room_id == room_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(User.id, func.count(Message.id))
+        .join(Message, Message.room_id == room_id)
+        .outerjoin(read, read.c.user_id == User.id)
+        .where(User.id.in_(user_ids), unread_by(User.id, read.c.last_read_message_id))
+        .group_by(User.id)
+    )
+    counts = dict(rows.all())
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+
+
+def ensure_read_state(user_id, room_id):
+    """Create the user's ReadState for the room if missing (an upsert: racers can't collide)."""
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ReadState)
+        .values(user_id=user_id, room_id=room_id, last_read_message_id=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "room_id"])
+    )
+
+
+def advance_read(user_id, room_id, through_id):
+    """Move the read marker forward (never back), uncommitted; True when it moved.
+
+    An upsert and a conditional UPDATE, so two tabs reading at once can't collide.
+    """
+    ensure_read_state(user_id, room_id)
+    moved = db.session.execute(
+        update(ReadState)
+        .where(
+            ReadState.user_id == user_id,
+            ReadState.room_id == room_id,
+            ReadState.last_read_message_id < through_id,
+        )
+        .values(last_read_message_id=through_id, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount > 0
+
+
+def mark_read(user, room, through_id=None):
+    """Mark the room read for `user` up to `through_id` (default: its newest message)."""
+    newest = db.session.scalar(
+        select(Message.id).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
+    )
+    through_id = min(through_id or newest or 0, newest or 0)
+    if not through_id:
+        return
+    if advance_read(user.id, room.id, through_id):
+        db.session.commit()
+        send(room_read, room=room, user_id=user.id, last_read_message_id=through_id)
