@@ -66,11 +66,12 @@ def _register_blueprints(app):
     from portal.blueprints.settings import bp as settings_bp
     from portal.blueprints.stream import bp as stream_bp
     from portal.blueprints.workspace import bp as workspace_bp
+    from portal.people.users import PORTAL, WORKSPACE
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
-    app.register_blueprint(workspace_bp, url_prefix="/app")
-    app.register_blueprint(client_bp, url_prefix="/portal")
+    app.register_blueprint(workspace_bp, url_prefix=WORKSPACE.prefix)
+    app.register_blueprint(client_bp, url_prefix=PORTAL.prefix)
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(preferences_bp)
     app.register_blueprint(stream_bp)

@@ -13,6 +13,8 @@ from sqlalchemy import exists, false, or_, select
 
 from portal.extensions import db
 from portal.models import Attachment, Message, Participant, Room, User
+from portal.models.users import INTERNAL
+from portal.people.users import side_of
 
 
 def visible_rooms(user):
@@ -81,10 +83,10 @@ def viewer_ids(room_id):
     creator = (
         select(Room.created_by_id)
         .join(User, User.id == Room.created_by_id)
-        .where(Room.id == room_id, User.kind == "internal", active)
+        .where(Room.id == room_id, User.kind == INTERNAL, active)
     )
     all_rooms = select(User.id).where(
-        User.kind == "internal", User.access_all_rooms.is_(True), active
+        User.kind == INTERNAL, User.access_all_rooms.is_(True), active
     )
     return set(db.session.scalars(participants.union(creator, all_rooms)))
 
@@ -129,7 +131,7 @@ def admin_required(view):
 
 
 def home_endpoint(user):
-    return "workspace.rooms" if user.is_internal else "client.rooms"
+    return f"{side_of(user).blueprint}.rooms"
 
 
 def load_attachment(attachment_id, user=None):

@@ -7,7 +7,8 @@ from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.messaging.messages import BODY_MAX
-from portal.messaging.rooms import TITLE_MAX
+from portal.models.rooms import TITLE_MAX
+from portal.models.users import NAME_MAX
 
 
 def new_client_msg_id():
@@ -40,7 +41,7 @@ class ParticipantsField(SelectMultipleField):
 
 class NewConversationForm(TitleForm):
     participant_ids = ParticipantsField("Participants", coerce=int)
-    new_client_name = StringField("New client's name", validators=[Length(max=120)])
+    new_client_name = StringField("New client's name", validators=[Length(max=NAME_MAX)])
     new_client_email = StringField("New client's email", validators=[Length(max=254)])
 
 

@@ -5,6 +5,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from portal.models.base import one_line
+
 NAME_MAX = 200
 EXTENSION_MAX = 16
 FALLBACK = "file"
@@ -29,7 +31,7 @@ def clean_filename(name):
         for ch in name
         if ch.isspace() or unicodedata.category(ch) not in _DROPPED_CATEGORIES
     )
-    name = " ".join(name.split()).strip(". ")
+    name = one_line(name).strip(". ")
     if not name:
         return FALLBACK
     return _shorten(name, NAME_MAX)

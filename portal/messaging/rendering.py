@@ -4,6 +4,10 @@ import re
 
 from markupsafe import Markup, escape
 
+from portal.models.base import one_line
+
+FORMER_USER = "Former user"
+
 URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 TRAILING = ".,;:!?)]}'\""
 
@@ -29,9 +33,14 @@ def message_html(text):
     return Markup("").join(parts)
 
 
+def author_name(message):
+    """The author's name, or the one name for a deleted author."""
+    return message.author.name if message.author else FORMER_USER
+
+
 def excerpt(text, length=80):
     """One line of plain text, cut at a word boundary."""
-    line = " ".join((text or "").split())
+    line = one_line(text)
     if len(line) <= length:
         return line
     return line[: length - 1].rsplit(" ", 1)[0] + "…"

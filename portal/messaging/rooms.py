@@ -7,9 +7,8 @@ from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
 from portal.messaging.reading import unread_counts
 from portal.models import Message, Participant, Room, User
-from portal.models.base import utcnow
-
-TITLE_MAX = 120
+from portal.models.base import one_line, utcnow
+from portal.models.rooms import TITLE_MAX
 
 
 class RoomError(ValueError):
@@ -17,7 +16,7 @@ class RoomError(ValueError):
 
 
 def clean_title(title):
-    title = " ".join((title or "").split())
+    title = one_line(title)
     if not title:
         raise RoomError("Give the conversation a title.")
     if len(title) > TITLE_MAX:

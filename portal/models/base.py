@@ -8,6 +8,11 @@ def utcnow():
     return datetime.now(UTC)
 
 
+def one_line(text):
+    """White space folded to single spaces, none at either end: names, titles, excerpts."""
+    return " ".join((text or "").split())
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every database (SQLite drops the zone)."""
 

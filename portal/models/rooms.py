@@ -7,12 +7,14 @@ from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.users import User
 
+TITLE_MAX = 120
+
 
 class Room(db.Model):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Newest activity first in room lists: bumped by every message.

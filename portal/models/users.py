@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
 
+NAME_MAX = 120
 INTERNAL = "internal"
 CLIENT = "client"
 KINDS = (INTERNAL, CLIENT)
@@ -18,7 +19,7 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     # Stored lower-cased: the unique index makes emails unique case-insensitively.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))

@@ -5,11 +5,14 @@ from itertools import groupby
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
+from portal.messaging.rendering import author_name
 from portal.models import Message, Participant, Room, User
+from portal.models.base import one_line
 from portal.notify.preferences import unsubscribe_token
 from portal.notify.recipients import may_email, unread
 from portal.notify.replies import reply_headers
 from portal.people.links import absolute_url
+from portal.people.users import side_of
 
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"
@@ -27,8 +30,7 @@ class RoomDigest:
 
 def room_url(user, room_id):
     """The room's page for this user: the client portal or the workspace."""
-    prefix = "/portal" if user.is_client else "/app"
-    return absolute_url(f"{prefix}/rooms/{room_id}")
+    return absolute_url(f"{side_of(user).prefix}/rooms/{room_id}")
 
 
 def build_email_for(row):
@@ -74,7 +76,7 @@ def build_email_for(row):
             "X-Portal-Notification": row.kind,
             **reply_headers(user, digests),
         },
-        "recipient_name": _one_line(user.name),
+        "recipient_name": one_line(user.name),
         "rooms": digests,
         "total": len(messages),
         "unsubscribe_url": unsubscribe_url,
@@ -100,13 +102,9 @@ def _names(messages):
 
 
 def sender_name(message):
-    return _one_line(message.author.name) if message.author else "Someone"
+    return one_line(author_name(message))
 
 
 def _title(room: Room):
-    return _one_line(room.title)
-
-
-def _one_line(text):
-    """Header-safe: no line breaks can reach a header from a name or title."""
-    return " ".join((text or "").split())
+    # Header-safe: no line breaks can reach a header from a name or title.
+    return one_line(room.title)

@@ -5,11 +5,10 @@ from sqlalchemy import select
 from portal.events import send, user_access_changed
 from portal.extensions import db
 from portal.models import User
-from portal.models.users import CLIENT, INTERNAL, active_admin_count
+from portal.models.base import one_line
+from portal.models.users import CLIENT, INTERNAL, NAME_MAX, active_admin_count
 from portal.people import links
 from portal.people.sessions import revoke_sessions
-
-NAME_MAX = 120
 
 
 class UserUpdateError(ValueError):
@@ -31,7 +30,7 @@ def people_by_kind():
 
 def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=None):
     """Apply the pencil-icon form; admin and all-rooms only ever apply to internal users."""
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise UserUpdateError("Enter a name.", "name")
     if len(name) > NAME_MAX:

@@ -8,8 +8,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models.base import utcnow
-from portal.models.users import KINDS, normalize_email
+from portal.models.base import one_line, utcnow
+from portal.models.users import KINDS, NAME_MAX, normalize_email
 from portal.notify.mail import send_email
 from portal.people import links
 from portal.people.passwords import PasswordError, check_new_password
@@ -17,7 +17,6 @@ from portal.people.users import create_user, find_user_by_email
 
 log = logging.getLogger(__name__)
 
-NAME_MAX = 120
 EMAIL_MAX = 254
 
 
@@ -40,7 +39,7 @@ class InvitationEmailError(InvitationError):
 def invite_user(email, name, kind, invited_by, now=None):
     """Create an invited user and email them a single-use link to set a password."""
     email = _clean_email(email)
-    name = " ".join((name or "").split())
+    name = one_line(name)
     if not name:
         raise InvitationError("Enter the person's name.", "name")
     if len(name) > NAME_MAX:

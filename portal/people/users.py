@@ -1,11 +1,31 @@
 """Verbs on people: create, authenticate."""
 
+from typing import NamedTuple
+
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
-from portal.models.users import KINDS, normalize_email
+from portal.models.users import INTERNAL, KINDS, normalize_email
+
+
+class Side(NamedTuple):
+    """One side of the product: its blueprint, URL prefix and page layout."""
+
+    blueprint: str
+    prefix: str
+    layout: str
+
+
+WORKSPACE = Side("workspace", "/app", "workspace/layout.html")
+PORTAL = Side("client", "/portal", "client/layout.html")
+
+
+def side_of(user):
+    """Which side `user` works on: internal users the workspace, clients the portal."""
+    return WORKSPACE if user.is_internal else PORTAL
+
 
 # A real hash to compare against when the email is unknown, so both paths take as long.
 _DUMMY_USER = User(email="nobody@invalid")
@@ -40,8 +60,8 @@ def create_user(
         email=email,
         name=name.strip(),
         kind=kind,
-        is_admin=is_admin and kind == "internal",
-        access_all_rooms=access_all_rooms and kind == "internal",
+        is_admin=is_admin and kind == INTERNAL,
+        access_all_rooms=access_all_rooms and kind == INTERNAL,
         invited_at=now,
     )
     if password:

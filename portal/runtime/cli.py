@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models.users import KINDS
+from portal.models.users import CLIENT, KINDS
 from portal.people.users import create_user
 
 users_cli = AppGroup("users", help="Manage users.")
@@ -19,7 +19,7 @@ users_cli = AppGroup("users", help="Manage users.")
 @click.option("--password", help="Set a password: the account is active at once.")
 def create_user_command(email, name, kind, admin, all_rooms, password):
     """Create an internal user or a client."""
-    if kind == "client" and (admin or all_rooms):
+    if kind == CLIENT and (admin or all_rooms):
         raise click.UsageError("--admin and --all-rooms are for internal users only.")
     try:
         user = create_user(

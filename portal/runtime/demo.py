@@ -8,16 +8,17 @@ from portal.extensions import db
 from portal.messaging.reading import advance_read
 from portal.models import Message, Participant, Room, User
 from portal.models.base import utcnow
+from portal.models.users import CLIENT, INTERNAL
 from portal.people.users import create_user
 
 DEMO_PASSWORD = "portal-demo-1"  # noqa: S105  (printed for the demo on purpose)
 
 PEOPLE = [
-    ("admin@example.com", "Ada Admin", "internal", {"is_admin": True}),
-    ("staff@example.com", "Sam Staff", "internal", {}),
-    ("lead@example.com", "Lee Lead", "internal", {"access_all_rooms": True}),
-    ("client@example.com", "Cleo Client", "client", {}),
-    ("invited@example.com", "Ivan Invited", "client", {"invited": True}),
+    ("admin@example.com", "Ada Admin", INTERNAL, {"is_admin": True}),
+    ("staff@example.com", "Sam Staff", INTERNAL, {}),
+    ("lead@example.com", "Lee Lead", INTERNAL, {"access_all_rooms": True}),
+    ("client@example.com", "Cleo Client", CLIENT, {}),
+    ("invited@example.com", "Ivan Invited", CLIENT, {"invited": True}),
 ]
 
 ROOMS = [

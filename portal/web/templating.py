@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from portal.messaging.rendering import excerpt, message_html
+from portal.messaging.rendering import author_name, excerpt, message_html
 
 
 def init_app(app):
@@ -11,6 +11,7 @@ def init_app(app):
     app.jinja_env.filters["humansize"] = human_size
     app.jinja_env.filters["message_html"] = message_html
     app.jinja_env.filters["excerpt"] = excerpt
+    app.jinja_env.filters["author_name"] = author_name
 
 
 def format_datetime(value):

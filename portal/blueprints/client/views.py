@@ -5,8 +5,9 @@ from portal.access import client_required, load_room
 from portal.blueprints import conversation
 from portal.blueprints.client import bp
 from portal.messaging.rooms import room_list
+from portal.people.users import PORTAL
 
-LAYOUT = "client/layout.html"
+LAYOUT = PORTAL.layout
 
 
 @bp.route("/rooms")

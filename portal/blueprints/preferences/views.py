@@ -11,6 +11,7 @@ from portal.notify.preferences import (
     update_notification_settings,
     user_for_unsubscribe_token,
 )
+from portal.people.users import side_of
 
 
 @bp.route("/preferences/notifications", methods=["GET", "POST"])
@@ -25,9 +26,11 @@ def notifications():
         return redirect(url_for(".notifications"))
     if request.method == "GET":
         form.email_notifications.data = current_user.email_notifications
-    layout = "workspace/layout.html" if current_user.is_internal else "client/layout.html"
     page = render_template(
-        "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
+        "preferences/notifications.html",
+        form=form,
+        rooms=room_mutes(current_user),
+        layout=side_of(current_user).layout,
     )
     return page, 400 if form.errors else 200
 

@@ -3,17 +3,19 @@ from wtforms import BooleanField, EmailField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-KIND_CHOICES = [SelectChoice("internal", "Internal user (staff)"), SelectChoice("client", "Client")]
+from portal.models.users import CLIENT, INTERNAL, NAME_MAX
+
+KIND_CHOICES = [SelectChoice(INTERNAL, "Internal user (staff)"), SelectChoice(CLIENT, "Client")]
 
 
 class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    kind = RadioField("Kind", choices=KIND_CHOICES, default="client")
+    name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    kind = RadioField("Kind", choices=KIND_CHOICES, default=CLIENT)
 
 
 class EditUserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=NAME_MAX)])
     is_admin = BooleanField("Admin")
     access_all_rooms = BooleanField("Access to all chat rooms")
     active = BooleanField("Active")

@@ -16,10 +16,11 @@ from portal.messaging.rooms import (
     set_participants,
     unarchive_room,
 )
+from portal.models.users import CLIENT
 from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
-from portal.people.users import pickable_users, users_by_ids
+from portal.people.users import WORKSPACE, pickable_users, users_by_ids
 
-LAYOUT = "workspace/layout.html"
+LAYOUT = WORKSPACE.layout
 
 
 def _with_people(form, room=None):
@@ -82,7 +83,7 @@ def _invite_new_client(form):
     if not email:
         raise InvitationError("Enter the new client's email, or clear their name.", "email")
     try:
-        return invite_user(email, name, "client", current_user)
+        return invite_user(email, name, CLIENT, current_user)
     except InvitationEmailError as exc:
         flash(str(exc), "error")
         return exc.user
