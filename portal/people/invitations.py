@@ -12,7 +12,6 @@ from portal.models.base import one_line, utcnow
 from portal.models.users import KINDS, NAME_MAX, normalize_email
 from portal.notify.mail import send_email
 from portal.people import links
-from portal.people.passwords import PasswordError, check_new_password
 from portal.people.users import create_user, find_user_by_email
 
 log = logging.getLogger(__name__)
@@ -76,21 +75,6 @@ def invitation_link(token, now=None):
     if link is None or link.user.activated_at is not None:
         return None
     return link
-
-
-def accept_invitation(link, password, confirm, now=None):
-    """Set the invited user's password and activate the account; returns the user."""
-    user = link.user
-    check_new_password(user, password, confirm)
-    now = now or utcnow()
-    if not links.use_link(link, now=now):
-        db.session.rollback()
-        raise PasswordError("This link is no longer valid — ask for a new invitation.")
-    user.set_password(password)
-    user.activated_at = now
-    links.revoke_links(user, links.INVITE, now=now)
-    db.session.commit()
-    return user
 
 
 def _clean_email(email):

@@ -64,17 +64,28 @@ def reset_link(token, now=None):
     return link
 
 
-def reset_password(link, password, confirm, now=None):
-    """Set a new password through `link` and end all the user's sessions; returns the user."""
+_SPENT = {
+    links.INVITE: "This link is no longer valid — ask for a new invitation.",
+    links.RESET: "This link is no longer valid — ask for a new one.",
+}
+
+
+def set_password_by_link(link, password, confirm, now=None):
+    """The emailed-link flow (invitation or reset): use the link once, set the password.
+
+    An invited account becomes active; every session of the user ends. Returns the user.
+    """
     user = link.user
     check_new_password(user, password, confirm)
     now = now or utcnow()
     if not links.use_link(link, now=now):
         db.session.rollback()
-        raise PasswordError("This link is no longer valid — ask for a new one.")
+        raise PasswordError(_SPENT[link.purpose])
     user.set_password(password)
+    if user.activated_at is None:
+        user.activated_at = now
     revoke_sessions(user)
-    links.revoke_links(user, links.RESET, now=now)
+    links.revoke_links(user, link.purpose, now=now)
     db.session.commit()
     return user
 

@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 
 from portal.access import home_endpoint
 from portal.blueprints.auth import bp
-from portal.blueprints.auth.forms import ChangePasswordForm, ForgotPasswordForm, NewPasswordForm
-from portal.blueprints.auth.token_pages import invalid_link, token_page
+from portal.blueprints.auth.forms import ChangePasswordForm, ForgotPasswordForm
+from portal.blueprints.auth.token_pages import set_password_page, token_page
 from portal.extensions import limiter
 from portal.people.passwords import (
     MIN_LENGTH,
@@ -16,12 +16,11 @@ from portal.people.passwords import (
     change_password,
     request_password_reset,
     reset_link,
-    reset_password,
 )
-from portal.people.sessions import start_session
 from portal.people.throttling import ip_and_email
 
 log = logging.getLogger(__name__)
+CHANGED = "Your password has been changed. You were logged out everywhere else."
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -48,22 +47,7 @@ def forgot_password():
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @token_page
 def reset(token):
-    link = reset_link(token)
-    if link is None:
-        return invalid_link()
-    form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = reset_password(link, form.password.data, form.confirm.data)
-        except PasswordError as exc:
-            form.password.errors.append(str(exc))
-        else:
-            start_session(user)
-            flash("Your password has been changed. You were logged out everywhere else.", "success")
-            return redirect(url_for(home_endpoint(user)))
-    status = 400 if form.errors else 200
-    page = render_template("auth/reset_password.html", form=form, min_length=MIN_LENGTH)
-    return page, status
+    return set_password_page(reset_link(token), "auth/reset_password.html", done=CHANGED)
 
 
 @bp.route("/password/change", methods=["GET", "POST"])
@@ -78,7 +62,7 @@ def change():
         except PasswordError as exc:
             form.password.errors.append(str(exc))
         else:
-            flash("Your password has been changed. You were logged out everywhere else.", "success")
+            flash(CHANGED, "success")
             return redirect(url_for(home_endpoint(current_user)))
     status = 400 if form.errors else 200
     page = render_template("auth/change_password.html", form=form, min_length=MIN_LENGTH)
