@@ -1,19 +1,49 @@
-"""The room page, message fragments and sending: shared by the workspace and the portal.
+"""The room routes both sides share, declared once for the workspace and the portal.
 
-Both blueprints register thin views that load the room through `portal.access` and
-call these.
+`add_room_routes(bp, guard, side)` registers every view declared with `@room_route` on a
+blueprint: the same URL shapes under /app and /portal by construction. A view takes the
+room (already loaded through `portal.access`) and the side; to add a room route, declare
+one more `@room_route` function here.
 """
+
+from functools import wraps
 
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.access import ensure_can_post
+from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messaging.messages import MessageError, has_older, messages_page
+from portal.messaging.messages import MessageError, has_older, messages_page, post_message
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import participant_ids
-from portal.messaging.uploads import post_with_files
 from portal.people.users import users_by_ids
+
+#: (rule, endpoint, methods, view) for every shared room route.
+ROOM_ROUTES = []
+
+
+def room_route(rule, methods=("GET",)):
+    """Declare a room view `view(room, side)` that `add_room_routes` puts on both sides."""
+
+    def declare(view):
+        ROOM_ROUTES.append((rule, view.__name__, list(methods), view))
+        return view
+
+    return declare
+
+
+def add_room_routes(bp, guard, side):
+    """Register every shared room route on `bp`, each behind `guard` (who may use that side)."""
+    for rule, endpoint, methods, view in ROOM_ROUTES:
+        bp.add_url_rule(rule, endpoint, guard(_with_room(view, side)), methods=methods)
+
+
+def _with_room(view, side):
+    @wraps(view)
+    def load_then_view(room_id):
+        return view(load_room(room_id), side)
+
+    return load_then_view
 
 
 def is_htmx():
@@ -30,82 +60,89 @@ def _int_arg(name):
     return int(value) if value.isdigit() else None
 
 
-def room_page(room, layout, form=None, status=200):
+@room_route("/rooms/<int:room_id>")
+def room(room, side):
     """The room: newest messages (or the page before `?before=`), participants, composer."""
+    return room_page(room, side)
+
+
+@room_route("/rooms/<int:room_id>/messages")
+def messages(room, side):
+    """`?after=<id>` (catch-up) or `?before=<id>` (load older) as message fragments."""
+    after, before = _int_arg("after"), _int_arg("before")
+    if after is not None:
+        found = messages_page(room, after=after)
+        return render_template("rooms/_messages.html", messages=found, room=room)
+    found = messages_page(room, before=before)
+    older = found and has_older(room, found[0].id)
+    return render_template("rooms/_older.html", messages=found, room=room, older=older)
+
+
+@room_route("/rooms/<int:room_id>/messages", methods=["POST"])
+def send(room, side):
+    """POST a message: a fragment for htmx, a redirect without JS; errors keep the draft."""
+    ensure_can_post(room)
+    form = MessageForm()
+    try:
+        message = _post(room, form)
+    except MessageError as exc:
+        return _refused(room, side, form, str(exc))
+    if is_htmx():
+        fragment = render_template(
+            "rooms/_sent.html", message=message, client_msg_id=new_client_msg_id()
+        )
+        return vary(make_response(fragment))
+    anchor = f"message-{message.id}"
+    return vary(redirect(url_for(f"{side.blueprint}.room", room_id=room.id, _anchor=anchor)))
+
+
+@room_route("/rooms/<int:room_id>/read", methods=["POST"])
+def read(room, side):
+    """POST …/read with `through`: the page saw messages up to that id while visible."""
+    through = request.form.get("through", "")
+    mark_read(current_user, room, int(through) if through.isdigit() else None)
+    return "", 204
+
+
+def room_page(room, side, form=None, status=200):
+    """The room page, marking what it shows read (unless it pages back)."""
     before = _int_arg("before")
-    messages = messages_page(room, before=before)
-    if before is None and messages:
-        mark_read(current_user, room, messages[-1].id)
-    participants = users_by_ids(participant_ids(room))
-    form = form or MessageForm()
+    shown = messages_page(room, before=before)
+    if before is None and shown:
+        mark_read(current_user, room, shown[-1].id)
     body = render_template(
         "rooms/room.html",
-        layout=layout,
+        layout=side.layout,
         room=room,
-        messages=messages,
-        older=messages and has_older(room, messages[0].id),
-        participants=participants,
-        form=form,
+        messages=shown,
+        older=shown and has_older(room, shown[0].id),
+        participants=users_by_ids(participant_ids(room)),
+        form=form or MessageForm(),
         can_post=not room.is_archived,
     )
     return vary(make_response(body, status))
 
 
-def message_fragments(room):
-    """`?after=<id>` (catch-up) or `?before=<id>` (load older) as message fragments."""
-    after, before = _int_arg("after"), _int_arg("before")
-    if after is not None:
-        messages = messages_page(room, after=after)
-        return render_template("rooms/_messages.html", messages=messages, room=room)
-    messages = messages_page(room, before=before)
-    return render_template(
-        "rooms/_older.html",
-        messages=messages,
-        room=room,
-        older=messages and has_older(room, messages[0].id),
+def _post(room, form):
+    """Post the submitted form through the message verb; MessageError says what was wrong."""
+    if not form.validate_on_submit():
+        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
+        raise MessageError(errors or "This form had expired. Please send it again.")
+    return post_message(
+        room,
+        current_user,
+        form.body.data,
+        client_msg_id=form.client_msg_id.data,
+        files=request.files.getlist("files"),
     )
 
 
-def send_message(room, layout, room_endpoint):
-    """POST a message: a fragment for htmx, a redirect without JS; errors keep the draft."""
-    ensure_can_post(room)
-    form = MessageForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            message = post_with_files(
-                room,
-                current_user,
-                form.body.data,
-                request.files.getlist("files"),
-                client_msg_id=form.client_msg_id.data,
-            )
-        except MessageError as exc:
-            error = str(exc)
-    else:
-        error = " ".join(e for errors in form.errors.values() for e in errors) or (
-            "This form had expired. Please send it again."
-        )
-    if error:
-        form.body.errors = [error]
-        if is_htmx():
-            response = make_response(
-                render_template("rooms/_composer_error.html", error=error), 422
-            )
-            response.headers["HX-Retarget"] = "#composer-error"
-            response.headers["HX-Reswap"] = "innerHTML"
-            return vary(response)
-        return room_page(room, layout, form=form, status=422)
-    if is_htmx():
-        response = make_response(
-            render_template("rooms/_sent.html", message=message, client_msg_id=new_client_msg_id())
-        )
-        return vary(response)
-    return vary(redirect(url_for(room_endpoint, room_id=room.id, _anchor=f"message-{message.id}")))
-
-
-def read_up_to(room):
-    """POST …/read with `through`: the page saw messages up to that id while visible."""
-    through = request.form.get("through", "")
-    mark_read(current_user, room, int(through) if through.isdigit() else None)
-    return "", 204
+def _refused(room, side, form, error):
+    """A refused message: the error in the composer (htmx) or the room page, draft kept."""
+    form.body.errors = [error]
+    if not is_htmx():
+        return room_page(room, side, form=form, status=422)
+    response = make_response(render_template("rooms/_composer_error.html", error=error), 422)
+    response.headers["HX-Retarget"] = "#composer-error"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return vary(response)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.events import message_posted, send
 from portal.extensions import db
-from portal.messaging import reading
+from portal.messaging import reading, uploads
 from portal.models import Message, Room
 from portal.models.base import utcnow
 
@@ -31,11 +31,28 @@ def clean_body(body):
     return body
 
 
-def post_message(room, author, body, client_msg_id=None, attachments=(), now=None):
-    """Store a message, then announce it; a repeated `client_msg_id` returns the first one.
+def post_message(room, author, body, client_msg_id=None, files=(), attachments=(), now=None):
+    """Store a message with its uploaded `files`, then announce it.
 
-    `attachments` are unsaved Attachment objects (already stored on disk by the caller).
+    A repeated `client_msg_id` returns the first message. `attachments` are unsaved
+    Attachment objects already on disk. Whatever fails, none of the files stays stored.
     """
+    try:
+        stored = uploads.store_files(files)
+    except uploads.UploadError as exc:
+        raise MessageError(str(exc)) from exc
+    attachments = [*attachments, *stored]
+    try:
+        message = _post(room, author, body, client_msg_id, attachments, now)
+    except BaseException:
+        uploads.discard(stored)
+        raise
+    # A repeated client_msg_id returns the first message: these files belong to nothing.
+    uploads.discard([a for a in stored if a.id is None])
+    return message
+
+
+def _post(room, author, body, client_msg_id, attachments, now):
     body = clean_body(body)
     if not body.strip() and not attachments:
         raise MessageError("Write a message or attach a file before sending.")

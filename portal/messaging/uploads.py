@@ -1,7 +1,8 @@
 """Uploaded files: checked, stored under UPLOAD_DIR with server-made names, never orphaned.
 
 Files are written before the message is committed (the message refers to them); anything
-written is deleted again if a file is refused, the message is refused or the commit fails.
+written is deleted again if a file is refused, the message is refused or the commit fails
+(`messages.post_message` owns that).
 """
 
 import contextlib
@@ -13,7 +14,6 @@ from flask import current_app
 
 from portal.messaging import images
 from portal.messaging.filenames import clean_filename, from_browser
-from portal.messaging.messages import MessageError, post_message
 from portal.messaging.storage import get_storage
 from portal.models import Attachment
 from portal.runtime.offload import offload
@@ -37,23 +37,8 @@ SAFE_TYPES = {
 OCTET_STREAM = "application/octet-stream"
 
 
-class UploadError(MessageError):
+class UploadError(ValueError):
     """A refused upload, with what to tell the sender."""
-
-
-def post_with_files(room, author, body, files, client_msg_id=None):
-    """Store the uploaded files and post the message with them; on failure nothing stays."""
-    attachments = store_files(files)
-    try:
-        message = post_message(
-            room, author, body, client_msg_id=client_msg_id, attachments=attachments
-        )
-    except BaseException:
-        discard(attachments)
-        raise
-    # A repeated client_msg_id returns the first message: these files belong to nothing.
-    discard([a for a in attachments if a.id is None])
-    return message
 
 
 def store_files(files):

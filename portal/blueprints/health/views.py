@@ -10,19 +10,27 @@ from portal.runtime.queues import get_redis
 @limiter.exempt
 def healthz():
     """200 when the database and Redis answer; 503 naming what failed."""
-    checks = {}
-    try:
-        db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        current_app.logger.warning("healthz: database check failed: %s", exc)
-        checks["database"] = "unavailable"
-        db.session.rollback()
-    try:
-        get_redis().ping()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        current_app.logger.warning("healthz: redis check failed: %s", exc)
-        checks["redis"] = "unavailable"
+    checks = {"database": _check("database", _ping_database), "redis": _check("redis", _ping_redis)}
     healthy = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if healthy else "unavailable", **checks), (200 if healthy else 503)
+
+
+def _check(name, probe):
+    try:
+        probe()
+    except Exception as exc:
+        current_app.logger.warning("healthz: %s check failed: %s", name, exc)
+        return "unavailable"
+    return "ok"
+
+
+def _ping_database():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _ping_redis():
+    get_redis().ping()

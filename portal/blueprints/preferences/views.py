@@ -26,11 +26,9 @@ def notifications():
         return redirect(url_for(".notifications"))
     if request.method == "GET":
         form.email_notifications.data = current_user.email_notifications
+    layout = side_of(current_user).layout
     page = render_template(
-        "preferences/notifications.html",
-        form=form,
-        rooms=room_mutes(current_user),
-        layout=side_of(current_user).layout,
+        "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
     )
     return page, 400 if form.errors else 200
 

@@ -66,14 +66,7 @@ def edit_user(user_id):
     form = EditUserForm(obj=user)
     if form.validate_on_submit():
         try:
-            update_user(
-                user,
-                current_user,
-                name=form.name.data,
-                is_admin=form.is_admin.data,
-                access_all_rooms=form.access_all_rooms.data,
-                active=form.active.data,
-            )
+            _update_from(user, form)
         except UserUpdateError as exc:
             _field_error(form, exc)
         else:
@@ -81,6 +74,17 @@ def edit_user(user_id):
             return redirect(url_for(".users"))
     status = 400 if form.errors else 200
     return render_template("settings/edit_user.html", form=form, user=user), status
+
+
+def _update_from(user, form):
+    update_user(
+        user,
+        current_user,
+        name=form.name.data,
+        is_admin=form.is_admin.data,
+        access_all_rooms=form.access_all_rooms.data,
+        active=form.active.data,
+    )
 
 
 def _users_page(form, status=200):

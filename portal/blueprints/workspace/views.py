@@ -20,7 +20,7 @@ from portal.models.users import CLIENT
 from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
 from portal.people.users import WORKSPACE, pickable_users, users_by_ids
 
-LAYOUT = WORKSPACE.layout
+conversation.add_room_routes(bp, internal_required, WORKSPACE)
 
 
 def _with_people(form, room=None):
@@ -58,12 +58,7 @@ def create():
     form = _with_people(NewConversationForm())
     if form.validate_on_submit():
         try:
-            title = clean_title(form.title.data)
-            people = list(form.participant_ids.data or [])
-            invited = _invite_new_client(form)
-            if invited is not None:
-                people.append(invited.id)
-            room = create_room(current_user, title, people)
+            room, invited = _create_from(form)
         except RoomError as exc:
             form.title.errors.append(str(exc))
         except InvitationError as exc:
@@ -73,6 +68,16 @@ def create():
             flash(_created_flash(invited), "success")
             return redirect(url_for("workspace.room", room_id=room.id))
     return render_template("workspace/new_room.html", form=form), 422
+
+
+def _create_from(form):
+    """Create the room the form describes (inviting the new client, if any)."""
+    title = clean_title(form.title.data)
+    people = list(form.participant_ids.data or [])
+    invited = _invite_new_client(form)
+    if invited is not None:
+        people.append(invited.id)
+    return create_room(current_user, title, people), invited
 
 
 def _invite_new_client(form):
@@ -98,30 +103,6 @@ def _created_flash(invited):
     )
 
 
-@bp.route("/rooms/<int:room_id>")
-@internal_required
-def room(room_id):
-    return conversation.room_page(load_room(room_id), LAYOUT)
-
-
-@bp.route("/rooms/<int:room_id>/messages")
-@internal_required
-def messages(room_id):
-    return conversation.message_fragments(load_room(room_id))
-
-
-@bp.route("/rooms/<int:room_id>/messages", methods=["POST"])
-@internal_required
-def send(room_id):
-    return conversation.send_message(load_room(room_id), LAYOUT, "workspace.room")
-
-
-@bp.route("/rooms/<int:room_id>/read", methods=["POST"])
-@internal_required
-def read(room_id):
-    return conversation.read_up_to(load_room(room_id))
-
-
 @bp.route("/rooms/<int:room_id>/participants", methods=["GET", "POST"])
 @internal_required
 def participants(room_id):
@@ -132,18 +113,29 @@ def participants(room_id):
     form = _with_people(ParticipantsForm(), room)
     if request.method == "GET":
         form.participant_ids.data = sorted(participant_ids(room))
-    elif form.validate_on_submit():
-        try:
-            added, removed = set_participants(room, current_user, form.participant_ids.data or [])
-        except RoomError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(_participants_flash(added, removed), "success")
-            return redirect(url_for("workspace.room", room_id=room.id))
-    status = 200 if request.method == "GET" else 422
-    return render_template(
-        "workspace/participants.html", room=room, form=form, title_form=TitleForm(obj=room)
-    ), status
+        return _participants_page(room, form)
+    if form.validate_on_submit() and _save_participants(room, form):
+        return redirect(url_for("workspace.room", room_id=room.id))
+    return _participants_page(room, form, 422)
+
+
+def _participants_page(room, form, status=200):
+    title_form = TitleForm(obj=room)
+    page = render_template(
+        "workspace/participants.html", room=room, form=form, title_form=title_form
+    )
+    return page, status
+
+
+def _save_participants(room, form):
+    """Apply the form; True when saved (a flash says what changed), else the error is flashed."""
+    try:
+        added, removed = set_participants(room, current_user, form.participant_ids.data or [])
+    except RoomError as exc:
+        flash(str(exc), "error")
+        return False
+    flash(_participants_flash(added, removed), "success")
+    return True
 
 
 def _participants_flash(added, removed):
