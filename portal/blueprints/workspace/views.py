@@ -171,18 +171,20 @@ def rename(room_id):
 @bp.route("/rooms/<int:room_id>/archive", methods=["POST"])
 @internal_required
 def archive(room_id):
-    room = load_room(room_id)
-    ensure_can_manage(room)
-    archive_room(room)
-    flash("Conversation archived: it is read-only until unarchived.", "success")
-    return redirect(url_for("workspace.room", room_id=room.id))
+    return _set_archived(
+        room_id, archive_room, "Conversation archived: it is read-only until unarchived."
+    )
 
 
 @bp.route("/rooms/<int:room_id>/unarchive", methods=["POST"])
 @internal_required
 def unarchive(room_id):
+    return _set_archived(room_id, unarchive_room, "Conversation unarchived.")
+
+
+def _set_archived(room_id, verb, done):
     room = load_room(room_id)
     ensure_can_manage(room)
-    unarchive_room(room)
-    flash("Conversation unarchived.", "success")
+    verb(room)
+    flash(done, "success")
     return redirect(url_for("workspace.room", room_id=room.id))
