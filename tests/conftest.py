@@ -16,8 +16,11 @@ from werkzeug.security import generate_password_hash
 from portal import create_app
 from portal.config import database_uri
 from portal.extensions import db
+from portal.messaging.rooms import create_room
+from portal.models import User
 from portal.people.users import create_user
 from portal.runtime import embedded_redis
+from tests.sse import ClientStream
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -211,6 +214,48 @@ def people(make_user):
         "invited": make_user("invited", kind="client", password=None),
         "deactivated": make_user("deactivated", active=False),
     }
+
+
+@pytest.fixture
+def make_room(app, people):
+    """Create a room: `make_room("Title", creator="staff", members=("client",))` → its id."""
+
+    def make(title="Tax return 2025", creator="staff", members=("client",)):
+        with app.app_context():
+            owner = db.session.get(User, people[creator].id)
+            return create_room(owner, title, [people[m].id for m in members]).id
+
+    return make
+
+
+@pytest.fixture
+def room(make_room):
+    """A room created by staff with the client in it (its id)."""
+    return make_room()
+
+
+@pytest.fixture
+def heartbeat(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SSE_HEARTBEAT_SECONDS", 1)
+    return 1
+
+
+@pytest.fixture
+def open_stream(app, heartbeat):
+    """Log in as a persona and open their stream (connected); closed at teardown."""
+    opened = []
+
+    def open_(email, path="/stream"):
+        client = app.test_client()
+        client.login(email)
+        stream = ClientStream(client, path)
+        opened.append(stream)
+        assert ("comment", "connected") in stream.connected()
+        return stream
+
+    yield open_
+    for stream in opened:
+        stream.close()
 
 
 class Outbox:

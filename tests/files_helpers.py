@@ -8,8 +8,7 @@ import zlib
 from PIL import Image
 
 from portal.extensions import db
-from portal.messaging.rooms import create_room
-from portal.models import Attachment, User
+from portal.models import Attachment
 
 HX = {"HX-Request": "true"}
 MULTIPART = "multipart/form-data"
@@ -66,14 +65,6 @@ SVG_WITH_SCRIPT = (
     b"<script>alert(document.cookie)</script><rect width='10' height='10'/></svg>"
 )
 HTML_PAGE = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-
-
-def make_room(app, people, creator="staff", members=("client",), title="Files"):
-    """A room made by `creator` with `members`; returns its id."""
-    with app.app_context():
-        owner = db.session.get(User, people[creator].id)
-        room = create_room(owner, title, [people[m].id for m in members])
-        return room.id
 
 
 def send(client, room_id, files, body="", htmx=False, portal=False):

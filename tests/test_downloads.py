@@ -16,7 +16,6 @@ from tests.files_helpers import (
     SVG_WITH_SCRIPT,
     attachments,
     jpeg_with_exif,
-    make_room,
     send,
 )
 
@@ -24,8 +23,8 @@ SANDBOX = "sandbox; default-src 'none'"
 
 
 @pytest.fixture
-def room_id(app, people):
-    return make_room(app, people)
+def room_id(make_room):
+    return make_room("Files")
 
 
 @pytest.fixture
@@ -128,8 +127,8 @@ def test_people_who_can_view_the_room_can_download(client, uploaded, people, who
 
 
 @pytest.mark.parametrize("who", ["outsider", "admin"])
-def test_people_outside_the_room_get_404(client, app, uploaded, people, who):
-    make_room(app, people, members=(who,), title="Their own room")
+def test_people_outside_the_room_get_404(client, make_room, uploaded, people, who):
+    make_room("Their own room", members=(who,))
     client.login(f"{who}@example.test")
     for attachment in uploaded.values():
         assert client.get(url(attachment)).status_code == 404

@@ -7,10 +7,8 @@ import time
 import pytest
 import redis as redis_lib
 
-from portal.extensions import db
-from portal.messaging.rooms import create_room
-from portal.models import User
-from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream, of_type
+from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream
+from tests.sse import of_type
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +28,6 @@ def servers(server_env, tmp_path_factory):
     finally:
         for server in pair:
             server.stop()
-
-
-@pytest.fixture
-def room(app, people):
-    with app.app_context():
-        staff = db.session.get(User, people["staff"].id)
-        return create_room(staff, "Quarterly review", [people["client"].id]).id
 
 
 def _wait(predicate, timeout=10.0):

@@ -7,11 +7,9 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.extensions import db
-from portal.messaging.rooms import create_room
-from portal.models import Message, User
+from portal.models import Message
 from portal.runtime import embedded_redis
-from tests.e2e.live_fixtures import of_type
-from tests.test_stream import ClientStream
+from tests.sse import ClientStream, of_type
 
 
 @pytest.fixture
@@ -37,13 +35,6 @@ def down_app(app, app_config, dedicated_redis):
     other.test_client_class = app.test_client_class
     yield other
     other.extensions["live"].hub.stop()
-
-
-@pytest.fixture
-def room(app, people):
-    with app.app_context():
-        staff = db.session.get(User, people["staff"].id)
-        return create_room(staff, "Redis outage", [people["client"].id]).id
 
 
 def test_send_succeeds_and_is_stored_while_redis_is_down(down_app, dedicated_redis, room, caplog):

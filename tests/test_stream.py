@@ -2,76 +2,12 @@
 
 import time
 
-import pytest
-
 from portal.extensions import db
 from portal.messaging.messages import post_message
-from portal.messaging.rooms import create_room, set_participants
+from portal.messaging.rooms import set_participants
 from portal.models import Room, User
 from portal.people.admin import update_user
-from tests.e2e.live_fixtures import of_type, parse_events
-
-
-class ClientStream:
-    """A /stream response from the test client, read as it is generated."""
-
-    def __init__(self, client, path="/stream"):
-        self.response = client.get(path, buffered=False)
-        self._chunks = iter(self.response.response)
-        self.text = ""
-        self.closed = False
-
-    def read_until(self, predicate, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            events = parse_events(self.text)
-            if predicate(events) or self.closed or time.monotonic() > deadline:
-                return events
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                self.closed = True
-                continue
-            self.text += chunk.decode() if isinstance(chunk, bytes) else chunk
-
-    def connected(self):
-        return self.read_until(lambda events: ("comment", "connected") in events, timeout=5)
-
-    def close(self):
-        self.response.close()
-
-
-@pytest.fixture
-def heartbeat(app, monkeypatch):
-    monkeypatch.setitem(app.config, "SSE_HEARTBEAT_SECONDS", 1)
-    return 1
-
-
-@pytest.fixture
-def open_stream(app, heartbeat):
-    """Log in as a persona and open their stream (connected); closed at teardown."""
-    opened = []
-
-    def open_(email, path="/stream"):
-        client = app.test_client()
-        client.login(email)
-        stream = ClientStream(client, path)
-        opened.append(stream)
-        assert ("comment", "connected") in stream.connected()
-        return stream
-
-    yield open_
-    for stream in opened:
-        stream.close()
-
-
-@pytest.fixture
-def room(app, people):
-    """A room created by staff with the client in it."""
-    with app.app_context():
-        staff = db.session.get(User, people["staff"].id)
-        room = create_room(staff, "Tax return 2025", [people["client"].id])
-        return room.id
+from tests.sse import ClientStream, of_type
 
 
 def post(app, room_id, author_id, body):

@@ -18,7 +18,6 @@ from tests.files_helpers import (
     attachments,
     gif_js_polyglot,
     jpeg_with_exif,
-    make_room,
     png,
     png_header_bomb,
     send,
@@ -29,8 +28,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture
-def room_id(app, people):
-    return make_room(app, people)
+def room_id(make_room):
+    return make_room("Files")
 
 
 def message_count(app):

@@ -1,19 +1,18 @@
 """Helpers for the live-delivery tests: real gunicorn servers, HTTP logins, SSE readers."""
 
 import http.cookiejar
-import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 
 from tests.conftest import PASSWORD
 from tests.helpers import descendants, free_port, wait_for_http
+from tests.sse import EventStream
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -103,7 +102,7 @@ class HttpSession:
         return self.post(path, {"body": body, "csrf_token": self.csrf}, base_url=base_url)
 
 
-class RawStream:
+class RawStream(EventStream):
     """GET /stream over a raw socket; parses SSE events as they arrive."""
 
     def __init__(self, base_url, cookie="", query=""):
@@ -157,39 +156,5 @@ class RawStream:
             self.text += rest[:size].decode()
             self.buffer = rest[size + 2 :]
 
-    def read_until(self, predicate, timeout=10.0):
-        """Events (type, data) read so far once `predicate(events)` holds, else at timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            events = parse_events(self.text)
-            if predicate(events) or self.closed or time.monotonic() > deadline:
-                return events
-            self._pump(min(0.5, max(0.01, deadline - time.monotonic())))
-
     def close(self):
         self.sock.close()
-
-
-def parse_events(text):
-    """Complete SSE blocks in `text` as (type, data) pairs; comments as ("comment", text)."""
-    events = []
-    for block in text.split("\n\n")[:-1]:
-        kind, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith(":"):
-                events.append(("comment", line[1:].strip()))
-            elif line.startswith("event:"):
-                kind = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip())
-        if data:
-            joined = "\n".join(data)
-            try:
-                events.append((kind, json.loads(joined)))
-            except ValueError:
-                events.append((kind, joined))
-    return events
-
-
-def of_type(events, kind):
-    return [data for event_kind, data in events if event_kind == kind]
