@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.files_helpers import make_room, png
+from tests.files_helpers import png
 
 pytestmark = pytest.mark.e2e
 
@@ -21,9 +21,9 @@ RECORD_PROGRESS = """() => {
 
 
 def test_image_and_pdf_appear_for_sender_and_live_for_the_other_participant(
-    app, people, live_server, new_page, login
+    app, people, make_room, live_server, new_page, login
 ):
-    room_id = make_room(app, people, title="Site photos")
+    room_id = make_room("Site photos")
     client_page = login(new_page(), "client@example.test")
     client_page.goto(live_server(f"/portal/rooms/{room_id}"))
     staff_page = login(new_page(), "staff@example.test")
@@ -51,9 +51,9 @@ def test_image_and_pdf_appear_for_sender_and_live_for_the_other_participant(
 
 
 def test_too_many_files_are_refused_before_uploading_and_the_draft_stays(
-    app, people, live_server, page, login
+    app, people, make_room, live_server, page, login
 ):
-    room_id = make_room(app, people)
+    room_id = make_room("Files")
     login(page, "staff@example.test")
     page.goto(live_server(f"/app/rooms/{room_id}"))
     page.get_by_label("Message", exact=True).fill("Eleven pictures")
