@@ -3,6 +3,8 @@
 from datetime import UTC
 
 from portal.messaging.rendering import author_name, excerpt, message_html
+from portal.models.rooms import TITLE_MAX
+from portal.models.users import CLIENT, INTERNAL
 
 
 def init_app(app):
@@ -12,6 +14,7 @@ def init_app(app):
     app.jinja_env.filters["message_html"] = message_html
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["author_name"] = author_name
+    app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
 
 
 def format_datetime(value):
