@@ -22,7 +22,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.models import Message, Participant, ReadState, Room  # noqa: E402
+from portal.messaging.reading import advance_read  # noqa: E402
+from portal.models import Message, Participant, Room  # noqa: E402
 from portal.models.base import utcnow  # noqa: E402
 from portal.people.users import create_user  # noqa: E402
 
@@ -88,9 +89,7 @@ def seed(app, rooms, messages_in_big_room):
             newest = db.session.scalar(
                 select(func.max(Message.id)).where(Message.room_id == room_id)
             )
-            db.session.add(
-                ReadState(user_id=staff.id, room_id=room_id, last_read_message_id=newest - 2)
-            )
+            advance_read(staff.id, room_id, newest - 2)
         db.session.commit()
         return ids[0]
 

@@ -22,8 +22,9 @@ from portal.extensions import db
 from portal.messaging.rooms import create_room
 from portal.models import User
 from tests.conftest import PASSWORD
-from tests.e2e.live_fixtures import CSRF_FIELD, CSRF_META, GunicornServer, RawStream, of_type
+from tests.e2e.live_fixtures import CSRF_FIELD, CSRF_META, GunicornServer, RawStream
 from tests.helpers import free_port, wait_for_http
+from tests.sse import of_type
 
 pytestmark = [
     pytest.mark.slow,

@@ -4,7 +4,7 @@ import smtplib
 
 import pytest
 
-from portal.messaging.rooms import unread_counts
+from portal.messaging.reading import unread_counts
 from portal.notify import inbound
 from portal.notify.replies import reply_address
 from portal.runtime.mail_in import controller

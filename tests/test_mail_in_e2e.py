@@ -19,10 +19,11 @@ from portal.extensions import db
 from portal.messaging.rooms import set_participants
 from portal.models import Message, Room
 from portal.notify.replies import reply_address
-from tests.e2e.live_fixtures import HttpSession, RawStream, of_type
+from tests.e2e.live_fixtures import HttpSession, RawStream
 from tests.helpers import free_port, wait_for_http
 from tests.notify_helpers import room_with, user
 from tests.reply_helpers import reply
+from tests.sse import of_type
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

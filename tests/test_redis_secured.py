@@ -15,8 +15,9 @@ import redis as redis_lib
 from portal.extensions import db
 from portal.messaging.rooms import create_room
 from portal.models import User
-from tests.e2e.live_fixtures import CSRF_FIELD, GunicornServer, HttpSession, RawStream, of_type
+from tests.e2e.live_fixtures import CSRF_FIELD, GunicornServer, HttpSession, RawStream
 from tests.helpers import free_port
+from tests.sse import of_type
 
 pytestmark = [
     pytest.mark.slow,

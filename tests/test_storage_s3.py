@@ -9,7 +9,7 @@ import time
 import boto3
 import pytest
 
-from tests.files_helpers import attachments, make_room, png, send, stored_files
+from tests.files_helpers import attachments, png, send, stored_files
 from tests.helpers import free_port
 
 BUCKET = "portal-uploads"
@@ -72,8 +72,10 @@ def keys(client):
     return sorted(o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
-def test_files_go_to_the_bucket_and_download_through_the_access_check(app, client, people, bucket):
-    room = make_room(app, people)
+def test_files_go_to_the_bucket_and_download_through_the_access_check(
+    app, client, people, make_room, bucket
+):
+    room = make_room("Files")
     client.login("staff@example.test")
     response = send(
         client, room, [(png(1600, 1200), "chart.png"), (PDF, "terms.pdf")], body="files"
@@ -101,8 +103,8 @@ def test_files_go_to_the_bucket_and_download_through_the_access_check(app, clien
     assert client.get(f"/files/{pdf.id}/terms.pdf").status_code == 404
 
 
-def test_a_refused_upload_leaves_nothing_in_the_bucket(app, client, people, bucket):
-    room = make_room(app, people)
+def test_a_refused_upload_leaves_nothing_in_the_bucket(app, client, people, make_room, bucket):
+    room = make_room("Files")
     client.login("staff@example.test")
     app.config["MAX_UPLOAD_MB"], before = 1, app.config["MAX_UPLOAD_MB"]
     try:
@@ -113,8 +115,8 @@ def test_a_refused_upload_leaves_nothing_in_the_bucket(app, client, people, buck
     assert keys(bucket) == [] and stored_files(app) == []
 
 
-def test_missing_object_is_a_404_not_a_500(app, client, people, bucket):
-    room = make_room(app, people)
+def test_missing_object_is_a_404_not_a_500(app, client, people, make_room, bucket):
+    room = make_room("Files")
     client.login("staff@example.test")
     send(client, room, [(PDF, "terms.pdf")])
     (pdf,) = attachments(app)

@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
-from portal.messaging.messages import MessageError
-from portal.messaging.uploads import post_with_files
+from portal.messaging.messages import MessageError, post_message
 from portal.models import InboundEmail, Participant, Room, User
 from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
 from portal.notify.reply_text import (
@@ -129,7 +128,7 @@ def _post_once(raw, message, user, room):
         log.info("mail-in: %s was already posted to room %s; ignored", header or "email", room.id)
         return Outcome(DUPLICATE, "already posted")
     try:
-        posted = post_with_files(room, user, reply_text(message), reply_files(message))
+        posted = post_message(room, user, reply_text(message), files=reply_files(message))
     except MessageError as exc:
         raise Refused(str(exc)) from exc
     record.message_id = posted.id
