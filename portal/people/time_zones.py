@@ -29,7 +29,7 @@ def zone_for(user):
 
 
 def format_time(value, zone=UTC):
-    """"26 Nov 2026, 13:05 Europe/Paris": the time in `zone`, the zone named."""
+    """ "26 Nov 2026, 13:05 Europe/Paris": the time in `zone`, the zone named."""
     if value is None:
         return ""
     name = getattr(zone, "key", None) or "UTC"
