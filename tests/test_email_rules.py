@@ -73,11 +73,7 @@ def posted_earlier(message, seconds):
     db.session.execute(
         update(Participant).where(Participant.room_id == message.room_id).values(added_at=earlier)
     )
-    db.session.execute(
-        update(Message)
-        .where(Message.id == message.id)
-        .values(created_at=earlier)
-    )
+    db.session.execute(update(Message).where(Message.id == message.id).values(created_at=earlier))
     db.session.commit()
 
 
@@ -142,7 +138,10 @@ def test_a_reminder_omits_rooms_an_email_covered_in_the_same_interval(people, ou
     second = first + INTERVAL + timedelta(seconds=60)
     notify_client(people["client"].id, now=second)
 
-    send_reminders(now=second + timedelta(seconds=10))
+    # Seconds after an email: not yet (no two emails in a row).
+    assert send_reminders(now=second + timedelta(seconds=10)) == 0
+    # Later in the same interval: a reminder, without what the email covered.
+    send_reminders(now=second + timedelta(seconds=700))
 
     assert kinds(outbox, "client@example.test") == [
         "client_notification",
@@ -153,7 +152,7 @@ def test_a_reminder_omits_rooms_an_email_covered_in_the_same_interval(people, ou
     assert "Emailed long ago" in text and "Emailed long ago" in html
     assert "Emailed just now" not in text and "Emailed just now" not in html
     # A later interval: the just-emailed room, still unread, is reminded once.
-    send_reminders(now=second + INTERVAL + timedelta(seconds=10))
+    send_reminders(now=second + INTERVAL + timedelta(seconds=700))
     text, _html = parts(outbox.messages("client@example.test")[-1])
     assert "Emailed just now" in text and "Emailed long ago" not in text
 

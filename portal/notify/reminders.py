@@ -3,21 +3,23 @@
 A message counts once it is CLIENT_NOTIFY_DELAY_SECONDS old, so a client's email always
 comes first. A room a client email covered within the last REMINDER_INTERVAL_SECONDS is
 left out of the round (the reminder never repeats what an email just said); if it is
-still unread, a later round reminds about it. The log key names the user and the
-interval window, so nobody gets two reminders in one interval whatever runs twice.
+still unread, a later round reminds about it. Someone who had a client email less than
+CLIENT_NOTIFY_DELAY_SECONDS ago is reminded at the next round, not seconds after it.
+The log key names the user and the interval window, so nobody gets two reminders in one
+interval whatever runs twice.
 """
 
 import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, select
 
 from portal.extensions import db
-from portal.models import Message, Participant, ReadState
+from portal.models import Message, NotificationLog, Participant, ReadState
 from portal.models.base import utcnow
-from portal.notify.emails import REMINDER
-from portal.notify.log import DeliveryError, deliver, record
+from portal.notify.emails import CLIENT_NOTIFICATION, REMINDER
+from portal.notify.log import FAILED, DeliveryError, deliver, record
 from portal.notify.recipients import advance, ensure_read_state, unread
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,9 @@ def send_reminders(now=None):
 def remind_user(user_id, now=None):
     """One reminder email for this user's unreminded unread messages, grouped by room."""
     now = now or utcnow()
+    if _recently_notified(user_id, now):
+        # They just had a client email: the next round reminds them, not seconds later.
+        return None
     reminded = func.coalesce(ReadState.reminded_through_message_id, 0)
     rows = db.session.execute(
         unread(
@@ -90,3 +95,14 @@ def remind_user(user_id, now=None):
     if row is not None:
         deliver(row)
     return row
+
+
+def _recently_notified(user_id, now):
+    delay = timedelta(seconds=current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"])
+    recent = select(NotificationLog.id).where(
+        NotificationLog.user_id == user_id,
+        NotificationLog.kind == CLIENT_NOTIFICATION,
+        NotificationLog.status != FAILED,
+        NotificationLog.created_at > now - delay,
+    )
+    return db.session.scalar(recent.limit(1)) is not None
