@@ -68,6 +68,8 @@ def test_pages_show_times_in_the_readers_zone_without_javascript(app, client, pe
 def test_brand_name_in_titles_headers_and_accent_stylesheet(app, client, people, monkeypatch):
     monkeypatch.setitem(app.config, "PORTAL_NAME", "Acme & Partners")
     monkeypatch.setitem(app.config, "PORTAL_ACCENT", "#aa3300")
+    # Public, like the static files: the login page uses it too.
+    assert client.get("/brand.css").status_code == 200
     client.login("client@example.test")
     page = client.get("/portal/rooms").get_data(as_text=True)
     assert "· Acme &amp; Partners</title>" in page

@@ -77,6 +77,7 @@ OTHER_ROUTES = {
     "/logout": "test_auth",
     "/healthz": "test_health",
     "/static/<path:filename>": "flask static files",
+    "/brand.css": "test_brand_time_zone (public: the accent colour only)",
     "/app/rooms": "test_rooms (room list shows only visible rooms)",
     "/app/rooms/new": "test_rooms (internal only)",
     "/portal/rooms": "test_rooms (client room list)",
