@@ -1,7 +1,7 @@
 """email: user time zone, per-room ranges of an email, when a room was last emailed
 
 Revision ID: e7a1d2c4b9f0
-Revises: 22014906b714
+Revises: replies_inbound_emails
 Create Date: 2026-11-26 11:10:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "e7a1d2c4b9f0"
-down_revision = "22014906b714"
+down_revision = "replies_inbound_emails"
 branch_labels = None
 depends_on = None
 
