@@ -4,8 +4,9 @@ from jobs import app_context
 from portal.notify import client_emails
 
 
-def notify_client(user_id, room_id, now=None):
-    """RQ job: email the client about the room's unread messages if still due."""
+def notify_client(user_id, *_room_id, now=None):
+    """RQ job: email the client a digest of the rooms whose unread messages are due."""
+    # Jobs queued before digests also name a room; the digest covers every due room anyway.
     with app_context():
-        row = client_emails.notify_client(user_id, room_id, now=now)
+        row = client_emails.notify_client(user_id, now=now)
         return row.key if row is not None else None

@@ -1,7 +1,9 @@
 """Settings from the environment: the one place configuration is read."""
 
 import os
+import re
 import secrets
+from email.utils import formataddr
 from pathlib import Path
 
 
@@ -14,6 +16,13 @@ def _bool(name, default=False):
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _accent(value):
+    """PORTAL_ACCENT: a #rgb or #rrggbb colour (it is written into CSS and emails)."""
+    if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", value):
+        raise ValueError(f"PORTAL_ACCENT must be a colour like #2f5bd3, not {value!r}")
+    return value.lower()
 
 
 def instance_path():
@@ -60,7 +69,10 @@ def from_environment(instance):
     )
     max_upload_mb = _int("MAX_UPLOAD_MB", 25)
     redis_url = os.environ.get("REDIS_URL") or default_redis_url(instance)
+    portal_name = " ".join(os.environ.get("PORTAL_NAME", "").split()) or "Portal Messaging"
     return {
+        "PORTAL_NAME": portal_name,
+        "PORTAL_ACCENT": _accent(os.environ.get("PORTAL_ACCENT", "#2f5bd3")),
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
@@ -73,12 +85,14 @@ def from_environment(instance):
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_DEFAULT_SENDER": os.environ.get(
-            "MAIL_DEFAULT_SENDER", "Portal Messaging <no-reply@portal.localhost>"
+            "MAIL_DEFAULT_SENDER", formataddr((portal_name, "no-reply@portal.localhost"))
         ),
         "MAIL_OUTBOX_DIR": os.path.join(instance, "outbox"),
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CLIENT_NOTIFY_DELAY_SECONDS": _int("CLIENT_NOTIFY_DELAY_SECONDS", 600),
         "REMINDER_INTERVAL_SECONDS": _int("REMINDER_INTERVAL_SECONDS", 1800),
+        # Rooms of one client falling due within this many seconds share one digest email.
+        "CLIENT_DIGEST_WINDOW_SECONDS": _int("CLIENT_DIGEST_WINDOW_SECONDS", 60),
         # A pending email older than this (crash before send) is re-sent by the periodic sweep.
         "NOTIFY_RETRY_AFTER_SECONDS": _int("NOTIFY_RETRY_AFTER_SECONDS", 300),
         "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", 5),

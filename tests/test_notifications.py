@@ -18,10 +18,10 @@ from tests.notify_helpers import after_delay, kinds, parts, post, room_with, use
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
-def scheduled_for(user_id, room_id):
+def scheduled_for(user_id):
     registry = ScheduledJobRegistry(queue=get_queue())
     jobs = [get_queue().fetch_job(job_id) for job_id in registry.get_job_ids()]
-    return [j for j in jobs if j is not None and j.args == (user_id, room_id)]
+    return [j for j in jobs if j is not None and j.args == (user_id,)]
 
 
 def test_read_before_the_delay_sends_nothing(people, outbox):
@@ -29,7 +29,7 @@ def test_read_before_the_delay_sends_nothing(people, outbox):
     post(room, people["staff"], "Please sign the form")
     mark_read(user(people["client"]), room)
 
-    assert notify_client(people["client"].id, room.id, now=after_delay()) is None
+    assert notify_client(people["client"].id, now=after_delay()) is None
     assert outbox.messages() == []
 
 
@@ -38,10 +38,10 @@ def test_not_due_before_the_delay(people, outbox):
     post(room, people["staff"], "Please sign the form")
     get_redis().flushdb()  # as if the scheduled job were the one running now
 
-    assert notify_client(people["client"].id, room.id, now=after_delay(-60)) is None
+    assert notify_client(people["client"].id, now=after_delay(-60)) is None
     assert outbox.messages() == []
     # The job found a message not due yet, so it scheduled itself again.
-    assert len(scheduled_for(people["client"].id, room.id)) == 1
+    assert len(scheduled_for(people["client"].id)) == 1
 
 
 def test_a_burst_of_five_messages_is_one_job_and_one_email_listing_five(people, outbox):
@@ -49,8 +49,8 @@ def test_a_burst_of_five_messages_is_one_job_and_one_email_listing_five(people, 
     for n in range(1, 6):
         post(room, people["staff"], f"Message number {n}")
 
-    assert len(scheduled_for(people["client"].id, room.id)) == 1
-    notify_client(people["client"].id, room.id, now=after_delay())
+    assert len(scheduled_for(people["client"].id)) == 1
+    notify_client(people["client"].id, now=after_delay())
 
     [email] = outbox.messages("client@example.test")
     text, html = parts(email)
@@ -67,29 +67,28 @@ def test_a_burst_of_five_messages_is_one_job_and_one_email_listing_five(people, 
     )
 
 
-def test_one_pending_job_per_client_and_room(people):
+def test_one_pending_job_per_client_whatever_the_rooms(people):
     room = room_with(people["staff"], people["client"], people["outsider"])
     other = room_with(people["staff"], people["client"], title="Other")
     for _ in range(3):
         post(room, people["staff"], "hello")
     post(other, people["staff"], "hello")
 
-    assert len(scheduled_for(people["client"].id, room.id)) == 1
-    assert len(scheduled_for(people["outsider"].id, room.id)) == 1
-    assert len(scheduled_for(people["client"].id, other.id)) == 1
-    assert len(ScheduledJobRegistry(queue=get_queue())) == 3
+    assert len(scheduled_for(people["client"].id)) == 1
+    assert len(scheduled_for(people["outsider"].id)) == 1
+    assert len(ScheduledJobRegistry(queue=get_queue())) == 2
 
 
 def test_the_author_and_internal_users_get_no_client_email(people, outbox):
     room = room_with(people["staff"], people["client"], people["outsider"], people["staff_all"])
     post(room, people["client"], "From the client")
 
-    assert scheduled_for(people["client"].id, room.id) == []
-    assert scheduled_for(people["staff"].id, room.id) == []
-    assert scheduled_for(people["staff_all"].id, room.id) == []
+    assert scheduled_for(people["client"].id) == []
+    assert scheduled_for(people["staff"].id) == []
+    assert scheduled_for(people["staff_all"].id) == []
     for person in ("client", "staff", "staff_all"):
-        assert notify_client(people[person].id, room.id, now=after_delay()) is None
-    notify_client(people["outsider"].id, room.id, now=after_delay())
+        assert notify_client(people[person].id, now=after_delay()) is None
+    notify_client(people["outsider"].id, now=after_delay())
     assert [m["To"] for m in outbox.messages()] == ["Outsider <outsider@example.test>"]
 
 
@@ -98,8 +97,8 @@ def test_the_same_job_run_twice_sends_one_email(people, outbox):
     post(room, people["staff"], "Once only")
     now = after_delay()
 
-    assert notification_jobs.notify_client(people["client"].id, room.id, now=now)
-    assert notification_jobs.notify_client(people["client"].id, room.id, now=now) is None
+    assert notification_jobs.notify_client(people["client"].id, now=now)
+    assert notification_jobs.notify_client(people["client"].id, now=now) is None
     assert kinds(outbox) == ["client_notification"]
     [row] = db.session.scalars(select(NotificationLog)).all()
     assert (row.status, row.attempts) == ("sent", 1)
@@ -108,9 +107,9 @@ def test_the_same_job_run_twice_sends_one_email(people, outbox):
 def test_new_messages_after_an_email_get_their_own_email(people, outbox):
     room = room_with(people["staff"], people["client"])
     post(room, people["staff"], "First")
-    notify_client(people["client"].id, room.id, now=after_delay())
+    notify_client(people["client"].id, now=after_delay())
     post(room, people["staff"], "Second")
-    notify_client(people["client"].id, room.id, now=after_delay())
+    notify_client(people["client"].id, now=after_delay())
 
     first, second = outbox.messages()
     assert "First" in parts(first)[0] and "Second" not in parts(first)[0]
@@ -141,7 +140,7 @@ def test_state_is_rechecked_when_the_job_runs(people, outbox, change):
         mark_read(client, room)
     db.session.commit()
 
-    assert notify_client(client.id, room.id, now=after_delay()) is None
+    assert notify_client(client.id, now=after_delay()) is None
     assert outbox.messages() == []
 
 
@@ -149,8 +148,8 @@ def test_invited_clients_without_an_active_account_get_nothing(people, outbox):
     room = room_with(people["staff"], people["invited"])
     post(room, people["staff"], "Welcome")
 
-    assert scheduled_for(people["invited"].id, room.id) == []
-    assert notify_client(people["invited"].id, room.id, now=after_delay()) is None
+    assert scheduled_for(people["invited"].id) == []
+    assert notify_client(people["invited"].id, now=after_delay()) is None
     assert outbox.messages() == []
 
 
@@ -178,7 +177,7 @@ def test_bodies_names_and_titles_are_escaped_in_the_html_part(people, outbox):
     room = room_with(people["staff"], people["client"], title=XSS[1])
     for body in XSS:
         post(room, people["staff"], body)
-    notify_client(people["client"].id, room.id, now=after_delay())
+    notify_client(people["client"].id, now=after_delay())
 
     [email] = outbox.messages()
     text, html = parts(email)
@@ -186,7 +185,7 @@ def test_bodies_names_and_titles_are_escaped_in_the_html_part(people, outbox):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "&#34;&gt;&lt;svg onload=alert(1)&gt;" in html
+    assert '"&gt;&lt;svg onload=alert(1)&gt;' in html
     # The plain-text part quotes them as written.
     assert XSS[0] in text
 
@@ -200,11 +199,15 @@ def test_attachments_are_named_not_attached(people, outbox):
         for name in ("invoice.pdf", "contract.pdf")
     ]
     post(room, people["staff"], "", attachments=files)
-    notify_client(people["client"].id, room.id, now=after_delay())
+    notify_client(people["client"].id, now=after_delay())
 
     [email] = outbox.messages()
     text, html = parts(email)
-    assert "invoice.pdf, contract.pdf" in text and "invoice.pdf, contract.pdf" in html
+    assert "Attached: invoice.pdf <http://portal.test/files/" in text
+    for name in ("invoice.pdf", "contract.pdf"):
+        assert f"{name}</a>" in html
+    # Named and linked, never shown as an image from a private URL.
+    assert "<img" not in html
     assert list(email.iter_attachments()) == []
 
 

@@ -29,7 +29,7 @@ def crash_before_send(monkeypatch, people, room, now):
     """Run the job as if the process died after its commit, before the SMTP send."""
     with monkeypatch.context() as patch:
         patch.setattr("portal.notify.client_emails.deliver", lambda row: None)
-        notify_client(people["client"].id, room.id, now=now)
+        notify_client(people["client"].id, now=now)
     assert only_row().status == "pending"
 
 
@@ -40,8 +40,8 @@ def test_after_a_crash_the_rerun_job_sends_the_pending_email_once(people, outbox
     crash_before_send(monkeypatch, people, room, now)
     assert outbox.messages() == []
 
-    notify_client(people["client"].id, room.id, now=now)
-    notify_client(people["client"].id, room.id, now=now)
+    notify_client(people["client"].id, now=now)
+    notify_client(people["client"].id, now=now)
     assert kinds(outbox) == ["client_notification"]
     assert (only_row().status, only_row().attempts) == ("sent", 1)
 
@@ -86,14 +86,14 @@ def test_smtp_failures_are_retried_then_fail_loudly(people, outbox, monkeypatch,
     monkeypatch.setattr(notify_log, "send_email", refuse)
     monkeypatch.setattr(notify_log.log, "disabled", False)
     with pytest.raises(DeliveryError):
-        notify_client(people["client"].id, room.id, now=now)
+        notify_client(people["client"].id, now=now)
     row = only_row()
     assert (row.status, row.attempts) == ("pending", 1)
     assert "connection lost" in row.error
 
     # RQ's Retry runs the job again: it retries the pending row.
     with pytest.raises(DeliveryError):
-        notify_client(people["client"].id, room.id, now=now)
+        notify_client(people["client"].id, now=now)
     with caplog.at_level(logging.ERROR, logger="portal.notify.log"):
         for _ in range(3):
             with pytest.raises(DeliveryError):
@@ -112,11 +112,11 @@ def test_an_smtp_failure_then_success_sends_once(people, outbox, monkeypatch):
     real_send = notify_log.send_email
     monkeypatch.setattr(notify_log, "send_email", lambda **e: (_ for _ in ()).throw(OSError()))
     with pytest.raises(DeliveryError):
-        notify_client(people["client"].id, room.id, now=now)
+        notify_client(people["client"].id, now=now)
     monkeypatch.setattr(notify_log, "send_email", real_send)
 
-    notify_client(people["client"].id, room.id, now=now)
-    notify_client(people["client"].id, room.id, now=now)
+    notify_client(people["client"].id, now=now)
+    notify_client(people["client"].id, now=now)
     assert len(outbox.messages()) == 1
     row = only_row()
     assert (row.status, row.attempts, row.error) == ("sent", 2, None)

@@ -77,6 +77,7 @@ OTHER_ROUTES = {
     "/logout": "test_auth",
     "/healthz": "test_health",
     "/static/<path:filename>": "flask static files",
+    "/brand.css": "test_brand_time_zone (public: the accent colour only)",
     "/app/rooms": "rooms/test_read_state (room list shows only visible rooms)",
     "/app/rooms/new": "rooms/test_new_conversation (internal only)",
     "/portal/rooms": "rooms/test_sending (client room list)",

@@ -155,7 +155,7 @@ def test_the_email_carries_a_working_unsubscribe_link(app, client, people, outbo
     with app.app_context():
         room = room_with(people["staff"], people["client"])
         post(room, people["staff"], "Hello")
-        notify_client(people["client"].id, room.id, now=after_delay())
+        notify_client(people["client"].id, now=after_delay())
     [email] = outbox.messages()
     header = email["List-Unsubscribe"]
     assert header.startswith("<http://portal.test/unsubscribe/") and header.endswith(">")

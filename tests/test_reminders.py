@@ -119,7 +119,7 @@ def test_clients_get_the_client_email_first_then_one_reminder(people, outbox):
     room = room_with(people["staff"], people["client"])
     post(room, people["staff"], "Please call me")
     now = after_delay()
-    notify_client(people["client"].id, room.id, now=now)
+    notify_client(people["client"].id, now=now)
 
     # Right after the 10-minute email: no reminder in the same breath.
     assert send_reminders(now=now) == 0

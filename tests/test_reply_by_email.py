@@ -39,7 +39,7 @@ def receive(email, sender="client@example.test", to=None):
 def test_client_email_carries_a_reply_to_address_that_posts_the_stripped_reply(
     people, room, outbox
 ):
-    notify_client(people["client"].id, room.id, now=after_delay())
+    notify_client(people["client"].id, now=after_delay())
     [notification] = outbox.messages("client@example.test")
     address = notification["Reply-To"].addresses[0].addr_spec
     assert address.startswith("reply+") and address.endswith("@portal.test")

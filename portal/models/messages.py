@@ -68,4 +68,6 @@ class ReadState(db.Model):
     last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
     notified_through_message_id: Mapped[int] = mapped_column(Integer, default=0)
     reminded_through_message_id: Mapped[int] = mapped_column(Integer, default=0)
+    # When the last client email covering this room was recorded (reminders skip it a while).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,8 +1,11 @@
-"""The client email: scheduled when a message is posted, sent if still unread after the delay.
+"""The client email: one digest per client when their oldest unread message falls due.
 
-One pending job per client and room (a Redis SET NX marker), not one per message; the
-job re-checks everything when it runs and emails the due, unread, not yet notified
-messages once. The periodic round catches up on jobs lost with Redis.
+A posted message schedules one job per client (a Redis SET NX marker), not one per
+message or room. When it runs, every room whose oldest not-yet-emailed unread message is
+CLIENT_NOTIFY_DELAY_SECONDS old joins one email covering everything unread in that room
+at that moment. When one room is due, rooms falling due within CLIENT_DIGEST_WINDOW_SECONDS
+join it early, unless emailed less than a delay ago (so a room gets at most one email per
+delay); the rest get the next job. The periodic round catches up on jobs lost with Redis.
 """
 
 import logging
@@ -38,7 +41,7 @@ def _on_message_posted(app, message, **_extra):
     """After commit: schedule the client email; Redis trouble is logged, never raised."""
     try:
         for user_id in client_recipients(message):
-            notify_client_later(user_id, message.room_id)
+            notify_client_later(user_id)
     except Exception:
         log.exception("notify: could not schedule client emails for message %s", message.id)
 
@@ -60,16 +63,16 @@ def client_recipients(message):
     )
 
 
-def _pending_key(user_id, room_id):
-    return f"portal:notify-client:{user_id}:{room_id}"
+def _pending_key(user_id):
+    return f"portal:notify-client:{user_id}"
 
 
-def notify_client_later(user_id, room_id, delay=None):
-    """Schedule the client email for this room unless one is already pending; the job or None."""
+def notify_client_later(user_id, delay=None):
+    """Schedule the client's digest unless one is already pending; the job or None."""
     if delay is None:
         delay = current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"]
     redis = get_redis()
-    key = _pending_key(user_id, room_id)
+    key = _pending_key(user_id)
     # The marker outlives the delay, so a burst of messages schedules one job.
     if not redis.set(key, "1", nx=True, ex=2 * delay + 60):
         return None
@@ -78,7 +81,6 @@ def notify_client_later(user_id, room_id, delay=None):
             timedelta(seconds=delay),
             JOB,
             user_id,
-            room_id,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=300,
         )
@@ -87,44 +89,87 @@ def notify_client_later(user_id, room_id, delay=None):
         raise
 
 
-def notify_client(user_id, room_id, now=None):
-    """Email the client once about the room's unread messages older than the delay."""
-    now = now or utcnow()
-    delay = current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"]
-    # Messages posted from here on schedule a new job.
-    get_redis().delete(_pending_key(user_id, room_id))
-    deliver_pending(user_id, CLIENT_NOTIFICATION, room_id=room_id)
+class _Room:
+    """One room's not-yet-emailed unread messages for the client."""
+
+    def __init__(self, room_id, old, notified_at):
+        self.room_id, self.old, self.notified_at = room_id, old, notified_at
+        self.ids, self.oldest = [], None
+
+
+def _pending_rooms(user_id):
+    """{room id: _Room} of the client's unread messages no client email covered yet."""
     notified = func.coalesce(ReadState.notified_through_message_id, 0)
     rows = db.session.execute(
         unread(
-            (Message.id, Message.created_at, notified),
+            (Participant.room_id, Message.id, Message.created_at, notified, ReadState.notified_at),
             Participant.user_id == user_id,
-            Participant.room_id == room_id,
             User.kind == CLIENT,
             Message.id > notified,
         ).order_by(Message.id)
     ).all()
-    if not rows:
-        return None
-    cutoff = now - timedelta(seconds=delay)
-    due = [row for row in rows if row.created_at <= cutoff]
-    waiting = [row for row in rows if row.created_at > cutoff]
-    if waiting:
-        wait = (waiting[0].created_at - cutoff).total_seconds()
-        notify_client_later(user_id, room_id, delay=max(1, math.ceil(wait)))
+    rooms = {}
+    for room_id, message_id, created_at, old, notified_at in rows:
+        room = rooms.setdefault(room_id, _Room(room_id, old, notified_at))
+        room.ids.append(message_id)
+        room.oldest = room.oldest or created_at
+    return rooms
+
+
+def notify_client(user_id, now=None):
+    """Email the client one digest of every room that is due; schedule the next one."""
+    now = now or utcnow()
+    config = current_app.config
+    delay = timedelta(seconds=config["CLIENT_NOTIFY_DELAY_SECONDS"])
+    window = timedelta(seconds=config["CLIENT_DIGEST_WINDOW_SECONDS"])
+    # Messages posted from here on schedule a new job.
+    get_redis().delete(_pending_key(user_id))
+    deliver_pending(user_id, CLIENT_NOTIFICATION)
+    rooms = _pending_rooms(user_id).values()
+    due = [room for room in rooms if room.oldest + delay <= now]
+    if due:
+        # Rooms falling due within the window join this digest rather than mail again soon.
+        due += [
+            room
+            for room in rooms
+            if now < room.oldest + delay <= now + window
+            and (room.notified_at is None or room.notified_at <= now - delay)
+        ]
+    later = [room for room in rooms if room not in due]
+    if later:
+        wait = (min(room.oldest for room in later) + delay - now).total_seconds()
+        notify_client_later(user_id, delay=max(1, math.ceil(wait)))
     if not due:
         return None
-    ensure_read_state(user_id, room_id)
-    first, last, old = due[0].id, due[-1].id, due[0][2]
+    return _record_and_send(user_id, sorted(due, key=lambda room: room.room_id), now)
+
+
+def _record_and_send(user_id, rooms, now):
+    watermarks = []
+    for room in rooms:
+        ensure_read_state(user_id, room.room_id)
+        watermarks.append(
+            advance(
+                ReadState.notified_through_message_id,
+                user_id,
+                room.room_id,
+                room.old,
+                room.ids[-1],
+                notified_at=now,
+            )
+        )
+    first = min(room.ids[0] for room in rooms)
+    last = max(room.ids[-1] for room in rooms)
     row = record(
-        f"{CLIENT_NOTIFICATION}:{user_id}:{room_id}:{first}-{last}",
+        f"{CLIENT_NOTIFICATION}:{user_id}:{first}-{last}",
         user_id,
         CLIENT_NOTIFICATION,
-        room_id,
+        rooms[0].room_id if len(rooms) == 1 else None,
         first,
         last,
-        [advance(ReadState.notified_through_message_id, user_id, room_id, old, last)],
+        watermarks,
         now=now,
+        ranges={str(room.room_id): [room.ids[0], room.ids[-1]] for room in rooms},
     )
     if row is not None:
         deliver(row)
@@ -132,21 +177,21 @@ def notify_client(user_id, room_id, now=None):
 
 
 def sweep_overdue(now=None):
-    """Send client emails whose scheduled job was lost; returns how many rooms were handled."""
+    """Send client emails whose scheduled job was lost; returns how many were sent."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"])
-    pairs = db.session.execute(
+    user_ids = db.session.scalars(
         unread(
-            (Participant.user_id, Participant.room_id),
+            (Participant.user_id,),
             User.kind == CLIENT,
             Message.created_at <= cutoff,
             Message.id > func.coalesce(ReadState.notified_through_message_id, 0),
         ).distinct()
     ).all()
     handled = 0
-    for user_id, room_id in pairs:
+    for user_id in user_ids:
         try:
-            handled += notify_client(user_id, room_id, now=now) is not None
+            handled += notify_client(user_id, now=now) is not None
         except DeliveryError:
             continue
     return handled

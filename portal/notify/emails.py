@@ -1,7 +1,10 @@
 """Notification emails, built from a NotificationLog row and what is still unread now."""
 
 from itertools import groupby
+from urllib.parse import quote, urlsplit
 
+from flask import current_app
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -12,20 +15,23 @@ from portal.notify.preferences import unsubscribe_token
 from portal.notify.recipients import may_email, unread
 from portal.notify.replies import reply_headers
 from portal.people.links import absolute_url
+from portal.people.time_zones import zone_for
 from portal.people.users import side_of
 
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"
-MAX_LISTED = 20
+# How many messages of one room an email quotes (the latest); the rest are "and N more".
+LISTED = {CLIENT_NOTIFICATION: 20, REMINDER: 3}
 
 
 class RoomDigest:
-    """One room's part of an email: the room, its link and the messages to list."""
+    """One room's part of an email: the room, its link, its count and the latest messages."""
 
-    def __init__(self, room, url, messages):
+    def __init__(self, room, url, messages, listed):
         self.room, self.url = room, url
-        self.messages = messages[:MAX_LISTED]
-        self.more = len(messages) - len(self.messages)
+        self.count = len(messages)
+        self.messages = messages[-listed:]
+        self.more = self.count - len(self.messages)
 
 
 def room_url(user, room_id):
@@ -33,21 +39,60 @@ def room_url(user, room_id):
     return absolute_url(f"{side_of(user).prefix}/rooms/{room_id}")
 
 
+def file_url(attachment):
+    """The attachment's download page (it asks for a login); emails link it, never embed it."""
+    return absolute_url(f"/files/{attachment.id}/{quote(attachment.filename)}")
+
+
+def mail_domain():
+    """The host part of our Message-IDs: PORTAL_BASE_URL's host."""
+    return urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "portal.localhost"
+
+
+def message_id(row):
+    """The email's Message-ID: the same for every attempt at sending the row."""
+    return f"<{row.kind}.{row.id}.{row.user_id}@{mail_domain()}>"
+
+
+def room_headers(user, room):
+    """Headers of an email about one room: threading, so a mail client groups the room's emails."""
+    thread = f"<room.{room.id}.{user.id}@{mail_domain()}>"
+    return {"In-Reply-To": thread, "References": thread}
+
+
+def notification_headers(kind, unsubscribe_url):
+    """Headers of every notification email: RFC 8058 one-click unsubscribe, auto-generated."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+        "X-Portal-Notification": kind,
+    }
+
+
+def _covered(row):
+    """The SQL condition for the messages the row covers."""
+    if row.ranges:
+        return or_(
+            *(
+                and_(Participant.room_id == int(room_id), Message.id.between(first, last))
+                for room_id, (first, last) in row.ranges.items()
+            )
+        )
+    condition = Message.id.between(row.first_message_id, row.last_message_id)
+    if row.room_id is not None:
+        condition = and_(condition, Participant.room_id == row.room_id)
+    return condition
+
+
 def build_email_for(row):
     """`send_email` arguments for the row, or None when nothing it covers is still unread."""
     user = db.session.get(User, row.user_id)
     if user is None or not may_email(user):
         return None
-    if row.kind == CLIENT_NOTIFICATION and row.room_id is None:
-        return None
-    conditions = [
-        Participant.user_id == user.id,
-        Message.id.between(row.first_message_id, row.last_message_id),
-    ]
-    if row.kind == CLIENT_NOTIFICATION:
-        conditions.append(Participant.room_id == row.room_id)
     query = (
-        unread((Message,), *conditions)
+        unread((Message,), Participant.user_id == user.id, _covered(row))
         .options(
             selectinload(Message.author),
             selectinload(Message.attachments),
@@ -58,27 +103,31 @@ def build_email_for(row):
     messages = list(db.session.scalars(query))
     if not messages:
         return None
+    listed = LISTED.get(row.kind, LISTED[REMINDER])
     digests = [
-        RoomDigest(room_messages[0].room, room_url(user, room_id), room_messages)
+        RoomDigest(room_messages[0].room, room_url(user, room_id), room_messages, listed)
         for room_id, group in groupby(messages, key=lambda m: m.room_id)
         for room_messages in [list(group)]
     ]
     digests.sort(key=lambda d: d.messages[-1].id, reverse=True)
     unsubscribe_url = absolute_url(f"/unsubscribe/{unsubscribe_token(user)}")
+    headers = notification_headers(row.kind, unsubscribe_url)
+    zone = zone_for(user)
+    if len(digests) == 1:
+        headers.update(room_headers(user, digests[0].room))
+    headers.update(reply_headers(user, digests))
     return {
         "to": user.email,
         "subject": _subject(row.kind, digests, len(messages)),
         "template": row.kind,
-        "headers": {
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-            "X-Portal-Notification": row.kind,
-            **reply_headers(user, digests),
-        },
+        "headers": headers,
+        "message_id": message_id(row),
         "recipient_name": one_line(user.name),
         "rooms": digests,
         "total": len(messages),
+        "zone": zone,
+        "zone_name": getattr(zone, "key", "UTC"),
+        "file_url": file_url,
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": absolute_url("/preferences/notifications"),
     }
@@ -87,6 +136,8 @@ def build_email_for(row):
 def _subject(kind, digests, total):
     plural = "s" if total != 1 else ""
     if kind == CLIENT_NOTIFICATION:
+        if len(digests) > 1:
+            return f"{total} new messages in {len(digests)} conversations"
         digest = digests[0]
         senders = _names(digest.messages)
         return f"New message{plural} from {senders} in “{_title(digest.room)}”"

@@ -35,8 +35,11 @@ class _Raced(Exception):
     pass
 
 
-def record(key, user_id, kind, room_id, first_id, last_id, watermarks, now=None):
-    """Insert the pending row and apply `watermarks` together; None when another run did."""
+def record(key, user_id, kind, room_id, first_id, last_id, watermarks, now=None, ranges=None):
+    """Insert the pending row and apply `watermarks` together; None when another run did.
+
+    `ranges` ({"<room id>": [first, last]}) says which messages of which rooms it covers.
+    """
     row = NotificationLog(
         key=key,
         user_id=user_id,
@@ -44,6 +47,7 @@ def record(key, user_id, kind, room_id, first_id, last_id, watermarks, now=None)
         room_id=room_id,
         first_message_id=first_id,
         last_message_id=last_id,
+        ranges=ranges,
         status=PENDING,
         attempts=0,
         created_at=now or utcnow(),

@@ -5,34 +5,43 @@ import os
 import smtplib
 import uuid
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
+import css_inline
 from flask import current_app, render_template
 
 log = logging.getLogger(__name__)
 
+# Fold only past RFC 5322's 998-character limit: the default (78) turns a long header
+# without spaces, such as List-Unsubscribe's <https://…>, into RFC 2047 encoded words
+# that mail providers cannot use.
+POLICY = policy.default.clone(max_line_length=998)
 
-def build_email(to, subject, template, headers=None, **context):
+
+def build_email(to, subject, template, headers=None, message_id=None, **context):
     """An EmailMessage with a plain-text and an HTML part from `email/<template>.txt|.html`."""
     config = current_app.config
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = formataddr((context.get("recipient_name", ""), to))
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="portal.localhost")
+    message["Message-ID"] = message_id or make_msgid(domain="portal.localhost")
     for name, value in (headers or {}).items():
         message[name] = value
     context.setdefault("base_url", config["PORTAL_BASE_URL"])
+    context.setdefault("subject", subject)
     message.set_content(render_template(f"email/{template}.txt", **context))
-    message.add_alternative(render_template(f"email/{template}.html", **context), subtype="html")
+    html = css_inline.inline(render_template(f"email/{template}.html", **context))
+    message.add_alternative(html, subtype="html")
     return message
 
 
-def send_email(to, subject, template, headers=None, **context):
+def send_email(to, subject, template, headers=None, message_id=None, **context):
     """Render and deliver one email; raises on delivery failure so jobs can retry."""
-    message = build_email(to, subject, template, headers=headers, **context)
+    message = build_email(to, subject, template, headers=headers, message_id=message_id, **context)
     deliver(message)
     return message
 

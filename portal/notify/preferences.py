@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import Participant, Room, User
+from portal.people.time_zones import DEFAULT, is_zone
 
 _SALT = "portal.unsubscribe"
 
@@ -53,10 +54,14 @@ def room_mutes(user):
     return [(room, muted) for room, muted in rows]
 
 
-def update_notification_settings(user, email_notifications, muted_room_ids):
-    """Save email on/off and mute exactly `muted_room_ids` among the user's own rooms."""
+def update_notification_settings(user, email_notifications, muted_room_ids, time_zone=None):
+    """Save email on/off, the time zone, and mute exactly `muted_room_ids` of the user's rooms."""
     muted = {int(room_id) for room_id in muted_room_ids or ()}
     user.email_notifications = bool(email_notifications)
+    if time_zone is not None:
+        if not is_zone(time_zone):
+            raise ValueError(f"unknown time zone {time_zone!r}")
+        user.time_zone = None if time_zone == DEFAULT else time_zone
     mine = Participant.user_id == user.id
     db.session.execute(update(Participant).where(mine).values(muted=False))
     if muted:

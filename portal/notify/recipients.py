@@ -24,10 +24,10 @@ def unread(columns, *conditions):
     return unread_since_joining(columns, EMAILABLE, Participant.muted.is_(False), *conditions)
 
 
-def advance(column, user_id, room_id, old, new):
-    """UPDATE a watermark from `old` to `new`; it matches no row if another job moved it."""
+def advance(column, user_id, room_id, old, new, **also):
+    """UPDATE a watermark from `old` to `new` (and `also`); matches no row if another job did."""
     return (
         update(ReadState)
         .where(ReadState.user_id == user_id, ReadState.room_id == room_id, column == old)
-        .values({column.key: new})
+        .values({column.key: new, **also})
     )

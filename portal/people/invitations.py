@@ -104,7 +104,7 @@ def _send(user, token, invited_by):
     try:
         send_email(
             user.email,
-            "You're invited to Portal Messaging",
+            f"You're invited to {current_app.config['PORTAL_NAME']}",
             "invitation",
             recipient_name=user.name,
             user=user,

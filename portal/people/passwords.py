@@ -47,7 +47,7 @@ def request_password_reset(email, now=None):
     db.session.commit()
     send_email(
         user.email,
-        "Reset your Portal Messaging password",
+        f"Reset your {current_app.config['PORTAL_NAME']} password",
         "password_reset",
         recipient_name=user.name,
         user=user,

@@ -2,9 +2,13 @@
 
 from datetime import UTC
 
+from flask import current_app, has_request_context
+from flask_login import current_user
+
 from portal.messaging.rendering import author_name, excerpt, message_html
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
+from portal.people.time_zones import format_time, zone_for
 
 
 def init_app(app):
@@ -15,12 +19,33 @@ def init_app(app):
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
+    app.context_processor(brand)
+    app.add_url_rule("/brand.css", "brand_css", brand_css)
 
 
-def format_datetime(value):
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+def brand():
+    """The firm's name and accent colour, for page titles, headers and emails."""
+    config = current_app.config
+    return {"portal_name": config["PORTAL_NAME"], "portal_accent": config["PORTAL_ACCENT"]}
+
+
+def brand_css():
+    """The accent colour as a stylesheet (no inline styles under the CSP)."""
+    css = f":root {{ --accent: {current_app.config['PORTAL_ACCENT']}; }}\n"
+    return css, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300"}
+
+
+def format_datetime(value, zone=None):
+    """The time in `zone`, else the logged-in reader's zone (pages without JS), else UTC."""
+    if zone is None:
+        zone = _reader_zone()
+    return format_time(value, zone)
+
+
+def _reader_zone():
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return zone_for(current_user)
+    return UTC
 
 
 def iso_time(value):

@@ -1,8 +1,23 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField
+from wtforms import BooleanField, SelectField, SelectMultipleField, ValidationError
+
+from portal.people.time_zones import is_zone, zone_names
+
+
+def _known_zone(_form, field):
+    # Left out of the form (an older page): the saved zone stays.
+    if field.data and not is_zone(field.data):
+        raise ValidationError("Choose a time zone from the list.")
 
 
 class NotificationSettingsForm(FlaskForm):
     email_notifications = BooleanField("Email me about unread messages")
     # Ids outside the user's own rooms are ignored by the domain verb, not an error.
     muted_room_ids = SelectMultipleField("Muted conversations", coerce=int, validate_choice=False)
+    time_zone = SelectField(
+        "Time zone",
+        choices=lambda: zone_names(),
+        validate_choice=False,
+        validators=[_known_zone],
+        description="Times in your emails, and on pages when JavaScript is off, use this zone.",
+    )

@@ -20,12 +20,16 @@ def notifications():
     form = NotificationSettingsForm()
     if form.validate_on_submit():
         update_notification_settings(
-            current_user, form.email_notifications.data, form.muted_room_ids.data
+            current_user,
+            form.email_notifications.data,
+            form.muted_room_ids.data,
+            form.time_zone.data or None,
         )
         flash("Notification settings saved.", "success")
         return redirect(url_for(".notifications"))
     if request.method == "GET":
         form.email_notifications.data = current_user.email_notifications
+        form.time_zone.data = current_user.time_zone or "UTC"
     layout = side_of(current_user).layout
     page = render_template(
         "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
