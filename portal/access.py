@@ -7,7 +7,7 @@ visible room into a 403.
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import exists, false, or_, select
 
@@ -92,12 +92,18 @@ def viewer_ids(room_id):
 
 
 def internal_required(view):
-    """Internal users only; clients get a 404 (they never learn the workspace exists)."""
+    """Internal users only; clients get a 404 (they never learn the workspace exists).
+
+    A client who follows a workspace link to a room they may view lands on its portal page.
+    """
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_internal:
+            if request.endpoint == "workspace.room":
+                room = load_room(kwargs["room_id"])
+                return redirect(url_for("client.room", room_id=room.id))
             abort(404)
         return view(*args, **kwargs)
 

@@ -98,7 +98,8 @@ def test_room_page_shows_thumbnail_and_download_links(client, uploaded, room_id)
     photo, svg = uploaded["photo.jpg"], uploaded["logo.svg"]
     assert f'<a href="{url(photo)}" target="_blank"' in page
     assert f'src="{url(photo, thumb=True)}"' in page and 'width="500" height="800"' in page
-    assert f'<a href="{url(svg)}" download>logo.svg</a>' in page
+    assert f'<a href="{url(svg)}" download>' in page
+    assert '<span class="file-name">logo.svg</span>' in page and "SVG · " in page
     assert "<svg" not in page and "<script>alert" not in page
 
 

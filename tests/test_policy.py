@@ -41,7 +41,7 @@ GET, POST = "GET", "POST"
 
 # (method, url template, form data, expected status when allowed, prefix)
 ROOM_ROUTES = [
-    (GET, "/app/rooms/{id}", None, 200, "app"),
+    (GET, "/app/rooms/{id}", None, 200, "app-room"),
     (GET, "/app/rooms/{id}/messages?after=0", None, 200, "app"),
     (GET, "/app/rooms/{id}/messages?before=999999999", None, 200, "app"),
     (
@@ -100,7 +100,9 @@ OTHER_ROUTES = {
 def expected_status(persona, prefix, allowed):
     if persona in LOGGED_OUT:
         return 302  # to the login page
-    if prefix == "app":
+    if prefix == "app-room" and persona in CLIENT_VIEWERS:
+        return 302  # a workspace link to a room they may view: to its portal page
+    if prefix.startswith("app"):
         if persona in {"client", "outsider", "removed_client"}:
             return 404  # clients never see the workspace
         return allowed if persona in VIEWERS else 404

@@ -14,7 +14,7 @@ from flask_login import current_user
 from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
 from portal.messaging.messages import MessageError, has_older, messages_page, post_message
-from portal.messaging.reading import mark_read
+from portal.messaging.reading import first_unread_id, mark_read
 from portal.messaging.rooms import participant_ids
 from portal.people.users import users_by_ids
 
@@ -69,6 +69,8 @@ def room(room, side):
 @room_route("/rooms/<int:room_id>/messages")
 def messages(room, side):
     """`?after=<id>` (catch-up) or `?before=<id>` (load older) as message fragments."""
+    if request.accept_mimetypes.accept_html and not is_htmx():  # a refreshed fragment URL
+        return vary(redirect(url_for(f"{side.blueprint}.room", room_id=room.id, **request.args)))
     after, before = _int_arg("after"), _int_arg("before")
     if after is not None:
         found = messages_page(room, after=after)
@@ -108,7 +110,9 @@ def room_page(room, side, form=None, status=200):
     """The room page, marking what it shows read (unless it pages back)."""
     before = _int_arg("before")
     shown = messages_page(room, before=before)
+    first_unread = None
     if before is None and shown:
+        first_unread = first_unread_id(current_user, room, shown)
         mark_read(current_user, room, shown[-1].id)
     body = render_template(
         "rooms/room.html",
@@ -116,6 +120,8 @@ def room_page(room, side, form=None, status=200):
         room=room,
         messages=shown,
         older=shown and has_older(room, shown[0].id),
+        before=before,
+        first_unread_id=first_unread,
         participants=users_by_ids(participant_ids(room)),
         form=form or MessageForm(),
         can_post=not room.is_archived,

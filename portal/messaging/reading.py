@@ -115,6 +115,17 @@ def advance_read(user_id, room_id, through_id):
     return moved.rowcount > 0
 
 
+def first_unread_id(user, room, messages):
+    """The id of the first of `messages` that is unread for `user` (someone else's), or None."""
+    last_read = db.session.scalar(
+        select(ReadState.last_read_message_id).where(
+            ReadState.user_id == user.id, ReadState.room_id == room.id
+        )
+    )
+    unread = (m.id for m in messages if m.id > (last_read or 0) and m.author_id != user.id)
+    return next(unread, None)
+
+
 def mark_read(user, room, through_id=None):
     """Mark the room read for `user` up to `through_id` (default: its newest message)."""
     newest = db.session.scalar(

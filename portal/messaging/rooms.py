@@ -132,3 +132,9 @@ class RoomSummary:
 
     def __init__(self, room, unread, last_message):
         self.room, self.unread, self.last_message = room, unread, last_message
+
+
+def unread_by_room(user):
+    """{room_id: unread count} over every room `user` may view (the layouts' totals)."""
+    ids = list(db.session.scalars(visible_rooms(user).with_only_columns(Room.id)))
+    return unread_counts(user, ids)

@@ -42,6 +42,8 @@ def server_args(socket_path, data_dir, persist=True):
         "60 1" if persist else "",
         "--dbfilename",
         "redis.rdb",
+        "--loglevel",
+        "warning",  # quiet start: no banner, only problems
     ]
     return args
 

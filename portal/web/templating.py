@@ -5,7 +5,9 @@ from datetime import UTC
 from flask import current_app, has_request_context
 from flask_login import current_user
 
+from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
 from portal.messaging.rendering import author_name, excerpt, message_html
+from portal.messaging.rooms import unread_by_room
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
 from portal.people.time_zones import format_time, zone_for
@@ -21,6 +23,12 @@ def init_app(app):
     app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)
+    app.jinja_env.filters["group_classes"] = group_classes
+    app.jinja_env.filters["initials"] = initials
+    app.jinja_env.filters["avatar_colour"] = avatar_colour
+    app.jinja_env.filters["day_label"] = day_label
+    app.jinja_env.filters["file_kind"] = file_kind
+    app.jinja_env.globals["unread_by_room"] = unread_by_room
 
 
 def brand():

@@ -17,11 +17,29 @@
     badge.setAttribute("aria-label", data.count + " unread");
   }
 
+  // The layout's unread total (all rooms) and the tab title follow each room's count.
+  var total = document.getElementById("unread-total");
+  var perRoom = total ? JSON.parse(total.dataset.rooms || "{}") : {};
+  function showTotal() {
+    var sum = Object.keys(perRoom).reduce(function (n, id) { return n + perRoom[id]; }, 0);
+    if (total) {
+      total.dataset.count = String(sum);
+      total.firstChild.textContent = " " + sum;
+    }
+    var title = document.title.replace(/^\(\d+\) /, "");
+    document.title = sum ? "(" + sum + ") " + title : title;
+  }
+  if (total) showTotal();
+
   function listen(source) {
     ["message", "unread", "access", "room"].forEach(function (type) {
       source.addEventListener(type, function (event) {
         var data = JSON.parse(event.data);
-        if (type === "unread") setBadge(data);
+        if (type === "unread") {
+          setBadge(data);
+          perRoom[data.room_id] = data.count;
+          showTotal();
+        }
         announce("live:" + type, data);
       });
     });

@@ -1,6 +1,7 @@
-// Room page: start at the newest message, Ctrl/Cmd+Enter sends, live messages appear
-// in id order exactly once, missed ones are fetched after reconnects, and what arrives
-// while the tab is visible is marked read.
+// Room page: open at the first unread (else the newest) message, Enter sends and
+// Shift+Enter adds a line, live messages appear in id order exactly once (grouped by
+// chat.js), missed ones are fetched after reconnects, a "Jump to latest" button shows
+// while reading back, and what arrives while the tab is visible is marked read.
 (function () {
   "use strict";
   var list = document.getElementById("messages");
@@ -14,8 +15,36 @@
   var catching = false;
   var catchAgain = false;
 
-  if (!location.hash && list.lastElementChild) {
-    list.lastElementChild.scrollIntoView({ block: "end" });
+  var pane = document.getElementById("pane");
+  var jump = document.getElementById("jump-latest");
+
+  // The pane is a column-reverse scroller: it opens at the newest message without
+  // JavaScript; here it opens at the "New messages" divider when there is one.
+  var divider = document.getElementById("new-messages");
+  if (!location.hash && divider) divider.scrollIntoView({ block: "start" });
+
+  // How far the newest message is below the pane's visible bottom edge (in pixels).
+  function distanceFromBottom() {
+    return pane.firstElementChild.getBoundingClientRect().bottom - pane.getBoundingClientRect().bottom;
+  }
+
+  function atBottom() {
+    return distanceFromBottom() < 80;
+  }
+
+  function toBottom(smooth) {
+    pane.scrollTo({ top: pane.scrollHeight, behavior: smooth ? "smooth" : "auto" });
+    jump.hidden = true;
+  }
+
+  pane.addEventListener("scroll", function () {
+    if (atBottom()) jump.hidden = true;
+    else if (distanceFromBottom() > 300) jump.hidden = false;
+  }, { passive: true });
+  jump.addEventListener("click", function () { toBottom(true); });
+
+  function regroup() {
+    if (window.chatPane) window.chatPane.markAll(list);
   }
 
   function messageId(li) {
@@ -46,6 +75,7 @@
     if (added) {
       var empty = document.getElementById("no-messages");
       if (empty) empty.remove();
+      regroup();
     }
     return added;
   }
@@ -86,6 +116,8 @@
     lost = true;
     var notice = document.getElementById("access-lost");
     if (notice) notice.hidden = false;
+    var changed = document.getElementById("room-changed");
+    if (changed) changed.hidden = true; // one notice at a time: losing access says it all
     if (composer) {
       composer.classList.add("closed");
       composer.querySelectorAll("textarea, button, input").forEach(function (el) {
@@ -118,9 +150,10 @@
   });
   document.addEventListener("live:message", function (event) {
     if (lost || event.detail.room_id !== roomId) return;
-    var atBottom = list.getBoundingClientRect().bottom <= window.innerHeight + 80;
+    var wasAtBottom = atBottom();
     if (insert(event.detail.html)) {
-      if (atBottom) list.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
+      if (wasAtBottom) toBottom(true);
+      else jump.hidden = false;
       markRead();
     }
   });
@@ -131,7 +164,7 @@
     if (heading) heading.textContent = data.title;
     document.title = data.title + " · Portal Messaging";
     var notice = document.getElementById("room-changed");
-    if (notice && data.archived !== (room.dataset.archived === "true")) {
+    if (notice && !lost && data.archived !== (room.dataset.archived === "true")) {
       notice.hidden = false;
       if (data.archived && composer) {
         composer.querySelectorAll("textarea, input, button").forEach(function (el) { el.disabled = true; });
@@ -148,15 +181,36 @@
       tidy();
       var empty = document.getElementById("no-messages");
       if (empty) empty.remove();
-      list.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
+      toBottom(true);
     }
+    regroup(); // our own message, or a page of older ones above the first
   });
 
   if (!composer) return;
+  var box = composer.querySelector("textarea");
+  var hint = document.getElementById("composer-hint");
+  // On touch screens Enter keeps adding lines: there is no Shift key to hold.
+  var enterSends = !window.matchMedia("(pointer: coarse)").matches;
+  if (hint && enterSends) hint.hidden = false;
+
+  function hasContent() {
+    var files = composer.querySelector("input[type=file]");
+    return box.value.trim() !== "" || (files && files.files.length > 0);
+  }
+
   composer.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !lost) {
-      event.preventDefault();
-      composer.requestSubmit();
-    }
+    if (event.key !== "Enter" || event.isComposing || lost || event.target !== box) return;
+    var send = event.ctrlKey || event.metaKey || (enterSends && !event.shiftKey && !event.altKey);
+    if (!send) return;
+    event.preventDefault();
+    if (hasContent()) composer.requestSubmit();
   });
+
+  // The box grows with its text, up to a third of the screen (CSS max-height).
+  function fit() {
+    box.style.height = "auto";
+    box.style.height = box.scrollHeight + 2 + "px";
+  }
+  box.addEventListener("input", fit);
+  composer.addEventListener("composer:changed", fit);
 })();

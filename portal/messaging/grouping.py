@@ -1,0 +1,69 @@
+"""How the chat pane shows messages: threads, day separators, avatars and file kinds.
+
+The server marks a page's messages against their previous sibling (so the pane reads
+well without JavaScript); static/js/chat.js marks the ones that arrive live the same way.
+"""
+
+from datetime import UTC, timedelta
+
+from portal.models.base import utcnow
+
+THREAD_WINDOW = timedelta(minutes=5)
+AVATAR_COLOURS = 8
+
+
+def group_classes(message, previous=None, first=False):
+    """' first-of-day' or ' threaded' for a message after `previous`; a lone fragment: ''."""
+    if not previous:
+        return " first-of-day" if first else ""
+    day, previous_day = _day(message.created_at), _day(previous.created_at)
+    if day != previous_day:
+        return " first-of-day"
+    if (
+        message.author_id is not None
+        and message.author_id == previous.author_id
+        and message.created_at - previous.created_at <= THREAD_WINDOW
+    ):
+        return " threaded"
+    return ""
+
+
+def initials(name):
+    """Up to two capital letters for an avatar: 'Cleo Client' → 'CC'."""
+    words = [w for w in (name or "").split() if w[:1].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+def avatar_colour(author_id):
+    """One of a few colour classes, stable per author."""
+    return f"avatar-{(author_id or 0) % AVATAR_COLOURS}"
+
+
+def day_label(value, today=None):
+    """'Today', 'Yesterday', a weekday this week, else the date (UTC without JavaScript)."""
+    if value is None:
+        return ""
+    day = _day(value)
+    today = today or _day(utcnow())
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if today - day < timedelta(days=7):
+        return day.strftime("%A")
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def file_kind(filename, content_type=""):
+    """A short type label for a file tile: its extension ('PDF'), else its media type."""
+    stem, dot, extension = (filename or "").rpartition(".")
+    if dot and stem and 0 < len(extension) <= 5 and extension.isalnum():
+        return extension.upper()
+    return (content_type or "file").split(";")[0].split("/")[-1][:12].upper() or "FILE"
+
+
+def _day(value):
+    return value.astimezone(UTC).date()
