@@ -25,7 +25,7 @@ def test_times_show_in_the_readers_time_zone(browser, live_server, login, room_i
     page = context.new_page()
     login(page, "client@example.test")
     page.goto(live_server(f"/portal/rooms/{room_id}"))
-    stamp = page.locator("#messages time").first
+    stamp = page.locator("#messages .meta time").first
     expect(stamp).to_have_attribute("data-local", "1")
     utc_text = stamp.get_attribute("title")
     assert utc_text.endswith("UTC") and stamp.inner_text() != utc_text
