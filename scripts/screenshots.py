@@ -86,7 +86,8 @@ def photograph(base_url):
             page.goto(base_url + path)
             page.wait_for_load_state("networkidle")
             box = page.get_by_role("textbox", name="Message")
-            box.fill("Thanks, I'll have a look this afternoon.")
+            if box.count():
+                box.fill("Thanks, I'll have a look this afternoon.")
             target = os.path.join(OUT, name)
             with open(target, "wb") as f:
                 f.write(small_png(page.screenshot()))
