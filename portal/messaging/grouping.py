@@ -12,11 +12,11 @@ THREAD_WINDOW = timedelta(minutes=5)
 AVATAR_COLOURS = 8
 
 
-def group_classes(message, previous=None, first=False):
+def group_classes(message, previous=None, first=False, zone=UTC):
     """' first-of-day' or ' threaded' for a message after `previous`; a lone fragment: ''."""
     if not previous:
         return " first-of-day" if first else ""
-    day, previous_day = _day(message.created_at), _day(previous.created_at)
+    day, previous_day = _day(message.created_at, zone), _day(previous.created_at, zone)
     if day != previous_day:
         return " first-of-day"
     if (
@@ -42,12 +42,12 @@ def avatar_colour(author_id):
     return f"avatar-{(author_id or 0) % AVATAR_COLOURS}"
 
 
-def day_label(value, today=None):
-    """'Today', 'Yesterday', a weekday this week, else the date (UTC without JavaScript)."""
+def day_label(value, today=None, zone=UTC):
+    """'Today', 'Yesterday', a weekday this week, else the date, as days fall in `zone`."""
     if value is None:
         return ""
-    day = _day(value)
-    today = today or _day(utcnow())
+    day = _day(value, zone)
+    today = today or _day(utcnow(), zone)
     if day == today:
         return "Today"
     if day == today - timedelta(days=1):
@@ -65,5 +65,5 @@ def file_kind(filename, content_type=""):
     return (content_type or "file").split(";")[0].split("/")[-1][:12].upper() or "FILE"
 
 
-def _day(value):
-    return value.astimezone(UTC).date()
+def _day(value, zone=UTC):
+    return value.astimezone(zone).date()

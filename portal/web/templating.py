@@ -23,10 +23,10 @@ def init_app(app):
     app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)
-    app.jinja_env.filters["group_classes"] = group_classes
+    app.jinja_env.filters["group_classes"] = group_in_reader_zone
     app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["avatar_colour"] = avatar_colour
-    app.jinja_env.filters["day_label"] = day_label
+    app.jinja_env.filters["day_label"] = day_in_reader_zone
     app.jinja_env.filters["file_kind"] = file_kind
     app.jinja_env.globals["unread_by_room"] = unread_by_room
 
@@ -48,6 +48,15 @@ def format_datetime(value, zone=None):
     if zone is None:
         zone = _reader_zone()
     return format_time(value, zone)
+
+
+def group_in_reader_zone(message, previous=None, first=False):
+    """Grouping marks with days as they fall for the reader (pages without JavaScript)."""
+    return group_classes(message, previous, first, zone=_reader_zone())
+
+
+def day_in_reader_zone(value):
+    return day_label(value, zone=_reader_zone())
 
 
 def _reader_zone():

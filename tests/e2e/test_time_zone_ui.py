@@ -33,7 +33,7 @@ def test_a_chosen_time_zone_shows_on_pages_without_javascript(
     expect(page.get_by_label("Time zone")).to_have_value("Asia/Kolkata")
 
     page.goto(live_server(f"/portal/rooms/{room_id}"))
-    expect(page.locator("#messages time").first).to_have_text(
+    expect(page.locator("#messages .meta time").first).to_have_text(
         re.compile(r"\d{2}:\d{2} Asia/Kolkata$")
     )
     context.close()
