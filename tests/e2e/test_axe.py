@@ -13,7 +13,6 @@ from werkzeug.datastructures import FileStorage
 from portal.extensions import db
 from portal.messaging.messages import post_message
 from portal.messaging.rooms import archive_room, create_room
-from portal.messaging.uploads import post_with_files
 from portal.models import User
 from tests.e2e.test_chat_pane import IDS, SIZES_AND_JS, VIEWPORTS
 from tests.files_helpers import png
@@ -37,11 +36,11 @@ def site(app, people):
         room = create_room(admin, "Website redesign", [people["staff"].id, client.id])
         post_message(room, admin, "Hello! The draft is at https://example.com/draft")
         post_message(room, client, "Thanks — looks good.\nOne question though.")
-        post_with_files(
+        post_message(
             room,
             admin,
             "Two files",
-            [
+            files=[
                 upload("photo.png", png(600, 400), "image/png"),
                 upload("brief.pdf", b"%PDF-1.4\n", "application/pdf"),
             ],
