@@ -123,11 +123,15 @@ def main():
             wait_for(f"http://127.0.0.1:{port}/healthz")
             photograph(f"http://127.0.0.1:{port}")
         finally:
-            web.terminate()
-            web.wait(10)
-            if redis_process:
-                redis_process.terminate()
-                redis_process.wait(10)
+            for process in (web, redis_process):
+                if process is None:
+                    continue
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
 
 
 if __name__ == "__main__":
