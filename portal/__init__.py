@@ -36,7 +36,7 @@ def create_app(config=None):
     limiter.init_app(app)
 
     from portal.live import publish
-    from portal.notify import client_emails
+    from portal.notify import client_emails, mentions
     from portal.people import sessions
     from portal.runtime import queues
     from portal.web import errors, security, templating
@@ -48,6 +48,7 @@ def create_app(config=None):
     security.init_app(app)
     publish.init_app(app)
     client_emails.init_app(app)
+    mentions.init_app(app)
     _register_blueprints(app)
 
     from portal.runtime.cli import register_cli

@@ -13,9 +13,17 @@ from flask_login import current_user
 
 from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messaging.messages import MessageError, has_older, messages_page, post_message
+from portal.messaging.messages import (
+    MessageError,
+    has_newer,
+    has_older,
+    messages_around,
+    messages_page,
+    post_message,
+)
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import participant_ids
+from portal.messaging.seen import seen_markers, staff_read_through
 from portal.people.users import users_by_ids
 
 #: (rule, endpoint, methods, view) for every shared room route.
@@ -106,9 +114,10 @@ def read(room, side):
 
 def room_page(room, side, form=None, status=200):
     """The room page, marking what it shows read (unless it pages back)."""
-    before = _int_arg("before")
-    shown = messages_page(room, before=before)
-    if before is None and shown:
+    before, around = _int_arg("before"), _int_arg("around")
+    shown = messages_around(room, around) if around else messages_page(room, before=before)
+    newer = around is not None and shown and has_newer(room, shown[-1].id)
+    if before is None and shown and not newer:
         mark_read(current_user, room, shown[-1].id)
     body = render_template(
         "rooms/room.html",
@@ -116,6 +125,9 @@ def room_page(room, side, form=None, status=200):
         room=room,
         messages=shown,
         older=shown and has_older(room, shown[0].id),
+        newer=newer,
+        seen=seen_markers(room, current_user, shown),
+        staff_through=0 if current_user.is_internal else staff_read_through(room.id),
         participants=users_by_ids(participant_ids(room)),
         form=form or MessageForm(),
         can_post=not room.is_archived,

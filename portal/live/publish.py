@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
 from portal.events import (
+    message_changed,
     message_posted,
     participants_changed,
     room_changed,
@@ -24,6 +25,7 @@ from portal.events import (
     user_access_changed,
 )
 from portal.live.hub import Hub
+from portal.live.seen import broadcast_seen
 from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
 
@@ -63,6 +65,7 @@ def init_app(app):
     participants_changed.connect(_on_participants_changed, sender=app, weak=False)
     user_access_changed.connect(_on_user_access_changed, sender=app, weak=False)
     room_changed.connect(_on_room_changed, sender=app, weak=False)
+    message_changed.connect(_on_message_changed, sender=app, weak=False)
 
 
 def get_live():
@@ -109,6 +112,15 @@ def broadcast_message(message):
         [(user_id, event) for user_id in sorted(viewers)]
         + [(user_id, _unread_event(message.room_id, unread[user_id])) for user_id in others]
     )
+
+
+def broadcast_update(message):
+    """An edited or deleted message's new fragment to every viewer of its room."""
+    event = Message(
+        {"room_id": message.room_id, "message_id": message.id, "html": _render(message)},
+        type="update",
+    )
+    publish([(user_id, event) for user_id in sorted(viewer_ids(message.room_id))])
 
 
 def broadcast_unread(room_id, user_id):
@@ -167,8 +179,14 @@ def _on_message_posted(message):
 
 
 @_guarded
+def _on_message_changed(message):
+    broadcast_update(message)
+
+
+@_guarded
 def _on_room_read(room, user_id, last_read_message_id):
     broadcast_unread(room.id, user_id)
+    broadcast_seen(room, user_id, last_read_message_id, publish)
 
 
 @_guarded

@@ -6,6 +6,7 @@ from flask import current_app, has_request_context
 from flask_login import current_user
 
 from portal.messaging.rendering import author_name, excerpt, message_html
+from portal.messaging.seen import initials
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
 from portal.people.time_zones import format_time, zone_for
@@ -18,6 +19,7 @@ def init_app(app):
     app.jinja_env.filters["message_html"] = message_html
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["author_name"] = author_name
+    app.jinja_env.filters["initials"] = initials
     app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)

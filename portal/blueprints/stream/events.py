@@ -5,6 +5,7 @@ import select
 import socket
 import time
 
+from portal.live import presence
 from portal.live.publish import stream_allowed
 
 #: Reconnect delay the browser should use after the stream ends (milliseconds).
@@ -15,6 +16,8 @@ def event_stream(app, hub, user_id, session_token, sock=None):
     """Yield SSE text until the client leaves, the hub ends us, or the user loses access."""
     heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
     subscription = hub.open(user_id)
+    live = app.extensions["live"]
+    online = presence.join(app, live, user_id)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
@@ -26,6 +29,7 @@ def event_stream(app, hub, user_id, session_token, sock=None):
                 if _client_gone(sock) or not _still_allowed(app, user_id, session_token):
                     return
                 yield ": heartbeat\n\n"
+                presence.refresh(app, live, user_id, online)
                 next_beat = time.monotonic() + heartbeat
                 continue
             if event is None:
@@ -35,6 +39,7 @@ def event_stream(app, hub, user_id, session_token, sock=None):
                 return
     finally:
         hub.close(subscription)
+        presence.leave(live, user_id, online)
 
 
 def _still_allowed(app, user_id, session_token):

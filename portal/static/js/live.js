@@ -18,7 +18,7 @@
   }
 
   function listen(source) {
-    ["message", "unread", "access", "room"].forEach(function (type) {
+    ["message", "unread", "access", "room", "update", "seen"].forEach(function (type) {
       source.addEventListener(type, function (event) {
         var data = JSON.parse(event.data);
         if (type === "unread") setBadge(data);
