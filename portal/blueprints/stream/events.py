@@ -5,6 +5,8 @@ import select
 import socket
 import time
 
+from gevent import monkey
+
 from portal.live.publish import stream_allowed
 
 #: Reconnect delay the browser should use after the stream ends (milliseconds).
@@ -43,11 +45,25 @@ def _still_allowed(app, user_id, session_token):
 
 
 def _client_gone(sock):
-    """True when the client closed its end (readable with nothing to read)."""
+    """True when the client closed its end (readable with nothing to read, or hung up).
+
+    A zero-timeout poll() of the one descriptor: no FD_SETSIZE ceiling (select() fails for
+    descriptors >= 1024) and no wait, so it never yields to the loop.
+    """
     if sock is None:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and not sock.recv(1, socket.MSG_PEEK)
+        poller = _poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+        ready = poller.poll(0)
+        if not ready:
+            return False
+        if ready[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+            return True
+        return not sock.recv(1, socket.MSG_PEEK)
     except (OSError, ValueError):
         return True
+
+
+#: The real poll(): gevent's patched one would wait on the hub; this one returns at once.
+_poll = monkey.get_original("select", "poll")
