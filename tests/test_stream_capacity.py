@@ -20,6 +20,7 @@ def server(server_env, tmp_path):
         log_path=tmp_path / "gunicorn.log",
         args=["--worker-connections", "4000"],
         SSE_HEARTBEAT_SECONDS=1,
+        SSE_MAX_STREAMS_PER_USER=STREAMS,
     )
     gunicorn.start()
     yield gunicorn

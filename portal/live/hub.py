@@ -29,20 +29,22 @@ MAX_BACKOFF_SECONDS = 10.0
 class Event:
     """A published `flask_sse.Message`, serialized once for every stream it goes to."""
 
-    __slots__ = ("type", "text")
+    __slots__ = ("type", "data", "text")
 
     def __init__(self, message):
         self.type = message.type
+        self.data = message.data
         self.text = str(message)
 
 
 class Subscription:
     """One open stream's inbox: `Event`s for its user, then None when it must end."""
 
-    __slots__ = ("user_id", "inbox", "ended")
+    __slots__ = ("user_id", "session_key", "inbox", "ended")
 
-    def __init__(self, user_id):
+    def __init__(self, user_id, session_key=None):
         self.user_id = user_id
+        self.session_key = session_key
         self.inbox = queue.Queue(INBOX_SIZE)
         self.ended = False
 
@@ -77,13 +79,22 @@ class Hub:
     def channel(self, user_id):
         return f"{self.prefix}user.{user_id}"
 
-    def open(self, user_id):
-        """Register a stream for `user_id`; every event published after this reaches it."""
+    def open(self, user_id, session_key=None, limit=None):
+        """Register a stream for `user_id`; every event published after this reaches it.
+
+        With `limit`, the user's oldest streams in this process end so at most `limit` stay.
+        """
         self._ensure_running()
         self.connected.wait(CONNECT_WAIT_SECONDS)
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, session_key)
         with self._lock:
-            self._streams.setdefault(user_id, set()).add(subscription)
+            streams = self._streams.setdefault(user_id, {})
+            streams[subscription] = None
+            excess = list(streams)[: max(0, len(streams) - limit)] if limit else []
+        for oldest in excess:
+            log.info("live: user %s has over %s streams; ending the oldest", user_id, limit)
+            self.close(oldest)
+            oldest.end()
         return subscription
 
     def close(self, subscription):
@@ -91,7 +102,7 @@ class Hub:
         with self._lock:
             streams = self._streams.get(subscription.user_id)
             if streams is not None:
-                streams.discard(subscription)
+                streams.pop(subscription, None)
                 if not streams:
                     del self._streams[subscription.user_id]
 

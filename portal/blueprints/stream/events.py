@@ -5,19 +5,32 @@ import select
 import socket
 import time
 
+from flask_sse import Message
 from gevent import monkey
 
 from portal.live.publish import stream_allowed
+from portal.live.revocations import REVOKED, ends, session_key
 
+#: What a stream says last when its session is revoked (the page then checks itself).
+SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 #: Reconnect delay the browser should use after the stream ends (milliseconds).
 RETRY_MS = 2000
 
 
 def event_stream(app, hub, user_id, session_token, sock=None):
-    """Yield SSE text until the client leaves, the hub ends us, or the user loses access."""
+    """Yield SSE text until the client leaves, the hub ends us, or the session ends.
+
+    The heartbeat only proves the connection; revocations arrive as events, so an idle
+    stream costs no database query.
+    """
     heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
-    subscription = hub.open(user_id)
+    key = session_key(session_token)
+    subscription = hub.open(user_id, key, limit=app.config["SSE_MAX_STREAMS_PER_USER"])
     try:
+        # Registered now, so a revocation committed from here on reaches us; one committed
+        # between the login check and the registration is caught by this one check.
+        if not _still_allowed(app, user_id, session_token):
+            return
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
         next_beat = time.monotonic() + heartbeat
@@ -25,18 +38,28 @@ def event_stream(app, hub, user_id, session_token, sock=None):
             try:
                 event = subscription.inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
             except queue.Empty:
-                if _client_gone(sock) or not _still_allowed(app, user_id, session_token):
+                if _client_gone(sock):
                     return
                 yield ": heartbeat\n\n"
                 next_beat = time.monotonic() + heartbeat
                 continue
             if event is None:
                 return
+            if event.type == REVOKED:
+                if ends(event.data, key):
+                    yield SESSION_ENDED  # the page learns at once; its reconnect gets 401
+                    return
+                continue
             yield event.text
-            if event.type == "access" and not _still_allowed(app, user_id, session_token):
+            if _user_changed(event) and not _still_allowed(app, user_id, session_token):
                 return
     finally:
         hub.close(subscription)
+
+
+def _user_changed(event):
+    """An `access` event about the user (not one room): re-check them once, now."""
+    return event.type == "access" and event.data.get("room_id") is None
 
 
 def _still_allowed(app, user_id, session_token):
