@@ -47,7 +47,7 @@ def test_message_event_reaches_viewers_with_fragment_and_unread(app, people, roo
     assert message["room_id"] == room and message["message_id"] == message_id
     assert f'id="message-{message_id}"' in message["html"]
     assert "Your documents are ready" in message["html"]
-    assert of_type(events, "unread") == [{"room_id": room, "count": 1}]
+    assert of_type(events, "unread") == [{"room_id": room, "increment": 1}]
 
     # The author's other tabs get the message too, but no unread count.
     events = staff_stream.read_until(lambda ev: of_type(ev, "message"))
