@@ -88,3 +88,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+# After the pragmas above: under gevent, wait for SQLite's lock in gevent, not in C.
+from portal.runtime import sqlite_gevent  # noqa: E402, F401

@@ -76,3 +76,25 @@ def test_send_cost_does_not_grow_with_the_room(app, people, make_user, staff_cli
     statements, publishes, _ = large_cost
     assert publishes == 1, "one publish on the room's channel; the hubs fan it out"
     assert statements <= 14, "\n".join(STATEMENTS)
+
+
+def test_reading_a_room_already_read_writes_nothing(app, people, staff_client):
+    room_id = room_of(app, people, [people["client"]])
+    staff_client.form_post(f"/app/rooms/{room_id}/messages", {"body": "Hello"})
+    client = app.test_client()
+    client.login("client@example.test")
+    assert client.get(f"/portal/rooms/{room_id}").status_code == 200  # moves the marker
+    writes = []
+
+    def count_write(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count_write)
+    try:
+        assert client.get(f"/portal/rooms/{room_id}").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count_write)
+    assert writes == []
