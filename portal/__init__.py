@@ -36,6 +36,7 @@ def create_app(config=None):
     limiter.init_app(app)
 
     from portal.live import publish
+    from portal.messaging import fragments
     from portal.notify import client_emails
     from portal.people import sessions
     from portal.runtime import queues
@@ -44,6 +45,7 @@ def create_app(config=None):
     sessions.init_app(app)
     queues.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     publish.init_app(app)

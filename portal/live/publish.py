@@ -12,7 +12,7 @@ import logging
 import time
 
 import redis
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context
 from flask_sse import Message
 from sqlalchemy.engine import make_url
 
@@ -25,6 +25,7 @@ from portal.events import (
     user_access_changed,
 )
 from portal.live.hub import Hub
+from portal.messaging.fragments import message_fragment
 from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
 
@@ -150,9 +151,9 @@ def _unread_event(room_id, count):
 def _render(message):
     """The one message partial; viewer-independent, so rendered once for everyone."""
     if has_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
     with current_app.test_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
 
 
 def _guarded(receiver):
