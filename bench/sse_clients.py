@@ -14,6 +14,8 @@ import time
 
 PER_PROCESS = 9000
 CONNECT_CONCURRENCY = 400
+#: A stream not connected by then counts as failed.
+OPEN_TIMEOUT = 60
 
 
 class _Stream:
@@ -28,15 +30,19 @@ class _Stream:
 
 async def _open(port, request, semaphore):
     async with semaphore:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(request)
-        data = b""
-        while b"connected" not in data:
-            chunk = await reader.read(65536)
-            if not chunk:
-                raise ConnectionError(data[:200])
-            data += chunk
-        return _Stream(reader, writer)
+        return await asyncio.wait_for(_connect(port, request), OPEN_TIMEOUT)
+
+
+async def _connect(port, request):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    data = b""
+    while b"connected" not in data:
+        chunk = await reader.read(65536)
+        if not chunk:
+            raise ConnectionError(data[:200])
+        data += chunk
+    return _Stream(reader, writer)
 
 
 async def _pump(stream, needles):
@@ -62,11 +68,10 @@ async def _serve(conn):
     while True:
         command, arg = await loop.run_in_executor(None, conn.recv)
         if command == "open":
-            port, requests = arg
             semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
             start = time.perf_counter()
             results = await asyncio.gather(
-                *(_open(port, r, semaphore) for r in requests), return_exceptions=True
+                *(_open(port, r, semaphore) for port, r in arg), return_exceptions=True
             )
             elapsed = time.perf_counter() - start
             opened = [s for s in results if isinstance(s, _Stream)]
@@ -128,11 +133,11 @@ class StreamClients:
             pipe.send((command, arg))
         return [pipe.recv() for pipe in self.pipes[: len(args)]]
 
-    def open(self, port, requests):
-        """Open every stream (requests: raw HTTP bytes each); returns (opened, seconds, errors)."""
+    def open(self, requests):
+        """Open every stream ((port, raw HTTP request) each); returns (opened, seconds, errors)."""
         chunks = [requests[i : i + self.per] for i in range(0, len(requests), self.per)]
         start = time.perf_counter()
-        results = self._all("open", [(port, chunk) for chunk in chunks])
+        results = self._all("open", chunks)
         elapsed = time.perf_counter() - start
         errors = [e for _, _, errs in results for e in errs]
         return sum(r[0] for r in results), elapsed, errors

@@ -9,7 +9,7 @@ its tables are DROPPED), seeds rooms and logins, and measures: event streams hel
 still open after a heartbeat, connects per second, fan-out into a 1,000-member room,
 the send request itself, sends/s, the room page, catch-up and room list under 16
 concurrent clients, in-process CPU per request, memory per stream and idle CPU. The
-baselines run in the same process on the same machine: a bare gevent SSE server (one
+baselines run in the same process on the same machine: a bare gevent SSE server (two processes, one
 Redis subscription, a queue per stream) and a bare Flask "hello" under the same
 gunicorn settings. HTTP load comes from `wrk` (installed with apt-get when missing and
 allowed, else an asyncio client); streams from asyncio clients. Everything is bounded
@@ -386,10 +386,10 @@ def stream_request(path, cookie=""):
     ).encode()
 
 
-def hold_streams(clients, port, requests, pids):
+def hold_streams(clients, requests, pids):
     """Open the streams; (opened, connects/s, still open after a heartbeat, KiB each, CPU %)."""
     before = rss_kib(pids) if pids else 0
-    opened, elapsed, errors = clients.open(port, requests)
+    opened, elapsed, errors = clients.open(requests)
     if errors:
         print(f"    some streams failed: {errors}", flush=True)
     clients.reset_heartbeats()
@@ -447,7 +447,8 @@ def portal_streams(port, data, args, pids):
             data["fillers"][n % len(data["fillers"])]["cookie"]
             for n in range(args.streams - members)
         ]
-        held = hold_streams(clients, port, [stream_request("/stream", c) for c in cookies], pids)
+        requests = [(port, stream_request("/stream", c)) for c in cookies]
+        held = hold_streams(clients, requests, pids)
         author = data["author"]
 
         def send(needle):
@@ -469,36 +470,42 @@ def portal_streams(port, data, args, pids):
 
 
 def baseline_streams(redis_url, prefix, args):
+    """The bare gevent SSE server, two processes (as the portal's two workers)."""
     import redis
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            os.path.join(ROOT, "bench", "streams.py"),
-            "--baseline-server",
-            str(port),
-            redis_url,
-            prefix,
-        ],
-        env={**os.environ, "SSE_HEARTBEAT_SECONDS": str(HEARTBEAT)},
-        start_new_session=True,
-    )
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                os.path.join(ROOT, "bench", "streams.py"),
+                "--baseline-server",
+                str(port),
+                redis_url,
+                prefix,
+            ],
+            env={**os.environ, "SSE_HEARTBEAT_SECONDS": str(HEARTBEAT)},
+            start_new_session=True,
+        )
+        for port in ports
+    ]
     clients = StreamClients(args.streams)
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the baseline SSE server did not start") from None
-                time.sleep(0.2)
+        for port in ports:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the baseline SSE server did not start") from None
+                    time.sleep(0.2)
         members = min(MEMBERS, args.streams)
         paths = [f"/stream/{n + 1}" for n in range(members)]
         paths += [f"/stream/{100000 + n}" for n in range(args.streams - members)]
-        held = hold_streams(clients, port, [stream_request(p) for p in paths], [server.pid])
+        requests = [(ports[i % 2], stream_request(p)) for i, p in enumerate(paths)]
+        held = hold_streams(clients, requests, [s.pid for s in servers])
         client = redis.Redis.from_url(redis_url)
         html = "<li class='message'>" + "x" * 400 + "</li>"
 
@@ -517,8 +524,9 @@ def baseline_streams(redis_url, prefix, args):
         return held
     finally:
         clients.stop()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(20)
 
 
 # ----------------------------------------------------------------------------- in-process

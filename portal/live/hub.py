@@ -93,14 +93,20 @@ class Hub:
         self.connected.wait(CONNECT_WAIT_SECONDS)
         subscription = Subscription(user_id, session_key)
         with self._lock:
-            streams = self._streams.setdefault(user_id, {})
-            streams[subscription] = None
-            excess = list(streams)[: max(0, len(streams) - limit)] if limit else []
+            self._streams.setdefault(user_id, {})[subscription] = None
+        if limit:
+            self.trim(user_id, limit)
+        return subscription
+
+    def trim(self, user_id, limit):
+        """End `user_id`'s oldest streams in this process beyond `limit`."""
+        with self._lock:
+            streams = list(self._streams.get(user_id, ()))
+        excess = streams[: max(0, len(streams) - limit)]
         for oldest in excess:
             log.info("live: user %s has over %s streams; ending the oldest", user_id, limit)
             self.close(oldest)
             oldest.end()
-        return subscription
 
     def close(self, subscription):
         """Forget a stream (idempotent)."""

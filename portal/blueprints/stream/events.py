@@ -9,7 +9,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live.publish import stream_allowed
-from portal.live.revocations import REVOKED, ends, session_key
+from portal.live.revocations import REVOKED, ends
 
 #: What a stream says last when its session is revoked (the page then checks itself).
 SESSION_ENDED = str(Message({"room_id": None}, type="access"))
@@ -17,20 +17,15 @@ SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 RETRY_MS = 2000
 
 
-def event_stream(app, hub, user_id, session_token, sock=None):
+def event_stream(app, hub, subscription, session_token, sock=None):
     """Yield SSE text until the client leaves, the hub ends us, or the session ends.
 
     The heartbeat only proves the connection; revocations arrive as events, so an idle
     stream costs no database query.
     """
     heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
-    key = session_key(session_token)
-    subscription = hub.open(user_id, key, limit=app.config["SSE_MAX_STREAMS_PER_USER"])
+    user_id, key = subscription.user_id, subscription.session_key
     try:
-        # Registered now, so a revocation committed from here on reaches us; one committed
-        # between the login check and the registration is caught by this one check.
-        if not _still_allowed(app, user_id, session_token):
-            return
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
         next_beat = time.monotonic() + heartbeat
@@ -63,6 +58,7 @@ def _user_changed(event):
 
 
 def _still_allowed(app, user_id, session_token):
+    """The user is still active and this session not revoked: one query."""
     with app.app_context():
         return stream_allowed(user_id, session_token)
 
