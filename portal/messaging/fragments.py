@@ -1,8 +1,9 @@
 """The message fragment, rendered once per process and reused while its inputs stay equal.
 
-`rooms/_message.html` is viewer-independent; its output depends only on the fields in
-`_key`. Pages, catch-up fragments and live events all go through here, so a message is
-rendered once, not once per page view (rendering dominated a room page's CPU).
+`rooms/_message.html` depends only on the fields in `_key`, among them the reader's time
+zone (times show in it for pages without JavaScript). Pages, catch-up fragments and live
+events all go through here, so a message is rendered once per zone, not once per page
+view (rendering dominated a room page's CPU).
 """
 
 import contextlib
@@ -10,6 +11,8 @@ from collections import OrderedDict
 
 from flask import current_app, render_template
 from markupsafe import Markup
+
+from portal.web.templating import _reader_zone  # the zone `| datetime` renders in
 
 #: Fragments kept per process (a few KiB each).
 CACHE_SIZE = 4000
@@ -31,6 +34,7 @@ def _key(message):
         tuple(
             (a.id, a.filename, a.is_image, a.width, a.height, a.size) for a in message.attachments
         ),
+        str(_reader_zone()),
     )
 
 
