@@ -5,7 +5,8 @@ import resource
 import pytest
 
 from portal.runtime.limits import raise_open_file_limit
-from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream, of_type
+from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream
+from tests.sse import of_type
 
 pytestmark = pytest.mark.slow
 

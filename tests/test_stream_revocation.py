@@ -6,10 +6,10 @@ from portal.extensions import db
 from portal.messaging.rooms import create_room
 from portal.models import User
 from portal.people import links
-from portal.people.passwords import reset_password
+from portal.people.passwords import set_password_by_link
 from tests.conftest import PASSWORD
-from tests.e2e.live_fixtures import of_type
-from tests.test_stream import ClientStream, post
+from tests.sse import ClientStream, of_type
+from tests.test_stream import post
 
 NEW_PASSWORD = "a brand new password 7"
 
@@ -91,7 +91,7 @@ def test_password_reset_ends_every_stream_of_the_user(app, people, sessions):
         user = db.session.get(User, people["client"].id)
         token = links.issue_link(user, links.RESET, 3600)
         db.session.commit()
-        reset_password(links.find_link(token, links.RESET), NEW_PASSWORD, NEW_PASSWORD)
+        set_password_by_link(links.find_link(token, links.RESET), NEW_PASSWORD, NEW_PASSWORD)
     assert ended(first) and ended(second)
 
 
