@@ -5,13 +5,14 @@ channel per user. They are hints: pages fetch what they missed from the database
 failed publish (Redis down) is logged and never raised into the request that committed.
 """
 
+import functools
 import hashlib
 import json
 import logging
 import time
 
 import redis
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context
 from flask_sse import Message
 from sqlalchemy.engine import make_url
 
@@ -26,6 +27,7 @@ from portal.events import (
 )
 from portal.live.hub import Hub
 from portal.live.seen import broadcast_seen
+from portal.messaging.fragments import message_fragment
 from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
 
@@ -41,11 +43,17 @@ class Live:
     def __init__(self, app):
         url = app.config["REDIS_URL"]
         prefix = app.config.get("SSE_CHANNEL_PREFIX") or _default_prefix(app)
-        self.hub = Hub(url, prefix)
+        self.hub = Hub(url, prefix, viewers=functools.partial(_viewers, app))
         self.redis = redis.Redis.from_url(
             url, socket_connect_timeout=0.5, socket_timeout=1, client_name="portal-live-pub"
         )
         self.paused_until = 0.0
+
+
+def _viewers(app, room_id):
+    """For the hub: who may view the room now (its own app context, off any request)."""
+    with app.app_context():
+        return viewer_ids(room_id)
 
 
 def _default_prefix(app):
@@ -74,17 +82,22 @@ def get_live():
 
 def publish(events):
     """Publish (user_id, Message) pairs in one round trip; failures are logged, not raised."""
+    channel = get_live().hub.channel
+    encoded = {}
+    for _, message in events:
+        encoded.setdefault(id(message), json.dumps(message.to_dict()))
+    return _publish_raw([(channel(user_id), encoded[id(message)]) for user_id, message in events])
+
+
+def _publish_raw(items):
+    """(channel, text) pairs in one pipeline, unless Redis failed moments ago."""
     live = get_live()
-    if not events or time.monotonic() < live.paused_until:
+    if not items or time.monotonic() < live.paused_until:
         return False
     try:
         pipe = live.redis.pipeline(transaction=False)
-        encoded = {}
-        for user_id, message in events:
-            key = id(message)
-            if key not in encoded:
-                encoded[key] = json.dumps(message.to_dict())
-            pipe.publish(live.hub.channel(user_id), encoded[key])
+        for channel, text in items:
+            pipe.publish(channel, text)
         pipe.execute()
         return True
     except (redis.RedisError, OSError) as exc:
@@ -98,20 +111,15 @@ def publish(events):
 
 
 def broadcast_message(message):
-    """The message fragment to every viewer of its room, and their new unread counts."""
-    viewers = viewer_ids(message.room_id)
-    if not viewers:
-        return
-    event = Message(
-        {"room_id": message.room_id, "message_id": message.id, "html": _render(message)},
-        type="message",
-    )
-    others = viewers - {message.author_id}
-    unread = unread_counts_for_users(message.room_id, others)
-    publish(
-        [(user_id, event) for user_id in sorted(viewers)]
-        + [(user_id, _unread_event(message.room_id, unread[user_id])) for user_id in others]
-    )
+    """One publish on the room's channel; each process's hub fans it out to the viewers.
+
+    The cost of a send does not grow with the room: viewers, unread badges (+1 for
+    everyone but the author) and delivery are the hubs' work, off the request.
+    """
+    live = get_live()
+    event = {"room_id": message.room_id, "message_id": message.id, "html": _render(message)}
+    payload = json.dumps({"author_id": message.author_id, "event": event})
+    return _publish_raw([(live.hub.room_channel(message.room_id), payload)])
 
 
 def broadcast_update(message):
@@ -155,9 +163,9 @@ def _unread_event(room_id, count):
 def _render(message):
     """The one message partial; viewer-independent, so rendered once for everyone."""
     if has_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
     with current_app.test_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
 
 
 def _guarded(receiver):

@@ -9,12 +9,15 @@
     document.dispatchEvent(new CustomEvent(name, { detail: detail }));
   }
 
+  // An unread event carries the count (after a read) or an increment (a new message:
+  // the server counts nothing per viewer; the page adds it to the badge it shows).
   function setBadge(data) {
     var badge = document.getElementById("unread-" + data.room_id);
     if (!badge) return;
-    badge.textContent = String(data.count);
-    badge.dataset.count = String(data.count);
-    badge.setAttribute("aria-label", data.count + " unread");
+    var count = "count" in data ? data.count : (parseInt(badge.dataset.count, 10) || 0) + data.increment;
+    badge.textContent = String(count);
+    badge.dataset.count = String(count);
+    badge.setAttribute("aria-label", count + " unread");
   }
 
   function listen(source) {

@@ -1,0 +1,60 @@
+"""The message fragment, rendered once per process and reused while its inputs stay equal.
+
+`rooms/_message.html` depends only on the fields in `_key`, among them the reader's time
+zone (times show in it for pages without JavaScript). Pages, catch-up fragments and live
+events all go through here, so a message is rendered once per zone, not once per page
+view (rendering dominated a room page's CPU).
+"""
+
+import contextlib
+from collections import OrderedDict
+
+from flask import current_app, render_template
+from markupsafe import Markup
+
+from portal.web.templating import _reader_zone  # the zone `| datetime` renders in
+
+#: Fragments kept per process (a few KiB each).
+CACHE_SIZE = 4000
+
+
+def init_app(app):
+    app.extensions["message_fragments"] = OrderedDict()
+    app.jinja_env.globals["message_fragment"] = message_fragment
+
+
+def _key(message):
+    author = message.author
+    return (
+        message.id,
+        message.created_at,
+        message.edited_at,
+        message.deleted_at,
+        message.room_id,
+        message.body,
+        tuple(sorted((m.user_id, m.name) for m in message.mentions)),
+        message.author_id,
+        author.name if author is not None else None,
+        tuple(
+            (a.id, a.filename, a.is_image, a.width, a.height, a.size) for a in message.attachments
+        ),
+        str(_reader_zone()),
+    )
+
+
+def message_fragment(message):
+    """The `_message.html` fragment of `message` (Markup), from the cache when unchanged."""
+    cache = current_app.extensions["message_fragments"]
+    key = _key(message)
+    html = cache.get(key)
+    if html is not None:
+        with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
+            cache.move_to_end(key)
+        return html
+    # Autoescaped template output: already safe HTML.
+    html = Markup(render_template("rooms/_message.html", message=message))  # noqa: S704
+    cache[key] = html
+    if len(cache) > CACHE_SIZE:
+        with contextlib.suppress(KeyError):
+            cache.popitem(last=False)
+    return html
