@@ -32,7 +32,7 @@ def _key(message):
         message.deleted_at,
         message.room_id,
         message.body,
-        tuple(sorted((m.user_id, m.name) for m in message.mentions)),
+        _mentions(message),
         message.author_id,
         author.name if author is not None else None,
         tuple(
@@ -40,6 +40,13 @@ def _key(message):
         ),
         str(_reader_zone()),
     )
+
+
+def _mentions(message):
+    """Who the text mentions; without an "@" there is none to load."""
+    if "@" not in (message.body or ""):
+        return ()
+    return tuple(sorted((m.user_id, m.name) for m in message.mentions))
 
 
 def message_fragment(message):

@@ -33,6 +33,11 @@ def _named(text, name):
     return re.search(pattern, text) is not None
 
 
+def new_mentions(room_id, body, author_id):
+    """Mention rows for a new message's text."""
+    return [Mention(user_id=u.id, name=u.name) for u in mentioned_users(room_id, body, author_id)]
+
+
 def sync_mentions(message):
     """Set the message's Mention rows from its text (call before commit)."""
     users = mentioned_users(message.room_id, message.body, message.author_id)

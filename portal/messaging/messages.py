@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from portal.events import message_posted, send
 from portal.extensions import db
 from portal.messaging import reading, uploads
-from portal.messaging.mentions import sync_mentions
+from portal.messaging.mentions import new_mentions
 from portal.models import Message, Room
 from portal.models.base import utcnow
 
@@ -71,6 +71,8 @@ def _post(room, author, body, client_msg_id, attachments, now):
         client_msg_id=client_msg_id,
         created_at=now,
         attachments=list(attachments),
+        # Built before the insert: assigning after it would first load the (empty) list.
+        mentions=new_mentions(room.id, body, author.id),
     )
     db.session.add(message)
     try:
@@ -82,7 +84,6 @@ def _post(room, author, body, client_msg_id, attachments, now):
         if existing is None:
             raise
         return existing
-    sync_mentions(message)
     db.session.execute(update(Room).where(Room.id == room.id).values(last_activity_at=now))
     reading.advance_read(author.id, room.id, message.id)
     db.session.commit()

@@ -33,7 +33,7 @@ def init_app(app):
 
 def _on_message(app, message, **_extra):
     """After commit: enqueue the mention emails; Redis trouble is logged, never raised."""
-    if message.deleted_at is not None or not message.mentions:
+    if message.deleted_at is not None or "@" not in (message.body or "") or not message.mentions:
         return
     try:
         get_queue().enqueue(JOB, message.id, job_timeout=120)
