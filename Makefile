@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The real stack under load with bare baselines: BENCH_ARGS="--streams 20000 --postgres URL".
+bench: $(STAMP)
+	$(BIN)/python bench/stack.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,7 @@ def baseline_server(port, redis_url, prefix):
     from gevent.pywsgi import WSGIServer
 
     streams = {}
+    heartbeat = int(os.environ.get("SSE_HEARTBEAT_SECONDS", "15"))
 
     def subscriber():
         pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
@@ -58,7 +59,11 @@ def baseline_server(port, redis_url, prefix):
             try:
                 yield b": connected\n\n"
                 while True:
-                    data = json.loads(inbox.get())
+                    try:
+                        data = json.loads(inbox.get(timeout=heartbeat))
+                    except gevent.queue.Empty:
+                        yield b": heartbeat\n\n"  # as the portal does
+                        continue
                     yield f"event:{data['type']}\ndata:{json.dumps(data['data'])}\n\n".encode()
             finally:
                 streams[user_id].discard(inbox)

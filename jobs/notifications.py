@@ -1,7 +1,7 @@
 """The delayed client email job."""
 
 from jobs import app_context
-from portal.notify import client_emails
+from portal.notify import client_emails, mentions
 
 
 def notify_client(user_id, *_room_id, now=None):
@@ -10,3 +10,9 @@ def notify_client(user_id, *_room_id, now=None):
     with app_context():
         row = client_emails.notify_client(user_id, now=now)
         return row.key if row is not None else None
+
+
+def send_mentions(message_id):
+    """RQ job: email the people a message mentions who are away (once each)."""
+    with app_context():
+        return mentions.send_mentions(message_id)

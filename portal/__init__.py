@@ -36,7 +36,8 @@ def create_app(config=None):
     limiter.init_app(app)
 
     from portal.live import publish
-    from portal.notify import client_emails
+    from portal.messaging import fragments
+    from portal.notify import client_emails, mentions
     from portal.people import sessions
     from portal.runtime import queues
     from portal.web import errors, security, templating
@@ -44,10 +45,12 @@ def create_app(config=None):
     sessions.init_app(app)
     queues.init_app(app)
     templating.init_app(app)
+    fragments.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     publish.init_app(app)
     client_emails.init_app(app)
+    mentions.init_app(app)
     _register_blueprints(app)
 
     from portal.runtime.cli import register_cli
@@ -88,3 +91,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+# After the pragmas above: under gevent, wait for SQLite's lock in gevent, not in C.
+from portal.runtime import sqlite_gevent  # noqa: E402, F401

@@ -48,6 +48,25 @@ def can_change(user, room):
     return not room.is_archived and can_manage(user, room)
 
 
+def can_edit(user, message, room):
+    """Only the author edits their words, while they may post in the room."""
+    return (
+        message.author_id == user.id
+        and not message.is_deleted
+        and message.room_id == room.id
+        and can_post(user, room)
+    )
+
+
+def can_delete(user, message, room):
+    """The author while they may post; an admin (moderation) in any unarchived room they see."""
+    if message.is_deleted or message.room_id != room.id or room.is_archived:
+        return False
+    if message.author_id == user.id:
+        return can_post(user, room)
+    return user.is_internal and user.is_admin and can_view(user, room)
+
+
 def load_room(room_id, user=None):
     """The room if `user` (default: the current user) may view it, else 404."""
     user = user or current_user
@@ -55,6 +74,26 @@ def load_room(room_id, user=None):
     if room is None:
         abort(404)
     return room
+
+
+def load_message(room, message_id):
+    """A message of a room already loaded through `load_room`, else 404."""
+    message = db.session.scalar(
+        select(Message).where(Message.id == message_id, Message.room_id == room.id)
+    )
+    if message is None:
+        abort(404)
+    return message
+
+
+def ensure_can_edit(message, room, user=None):
+    if not can_edit(user or current_user, message, room):
+        abort(403)
+
+
+def ensure_can_delete(message, room, user=None):
+    if not can_delete(user or current_user, message, room):
+        abort(403)
 
 
 def ensure_can_post(room, user=None):
@@ -147,7 +186,11 @@ def load_attachment(attachment_id, user=None):
     attachment = db.session.scalar(
         select(Attachment)
         .join(Message)
-        .where(Attachment.id == attachment_id, Message.room_id.in_(rooms))
+        .where(
+            Attachment.id == attachment_id,
+            Message.room_id.in_(rooms),
+            Message.deleted_at.is_(None),  # a deleted message's files are gone at once
+        )
     )
     if attachment is None:
         abort(404)

@@ -100,6 +100,8 @@ def from_environment(instance):
         "INVITATION_TTL_SECONDS": _int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
         "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 3600),
         "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
+        # Open streams per user in one web process; beyond it the oldest ends.
+        "SSE_MAX_STREAMS_PER_USER": _int("SSE_MAX_STREAMS_PER_USER", 10),
         # Live events: channels are "<prefix>user.<id>"; default prefix from the database URL.
         "SSE_CHANNEL_PREFIX": os.environ.get("SSE_CHANNEL_PREFIX") or None,
         # Throttling (Flask-Limiter, counted in Redis); limits are "N per period" strings.

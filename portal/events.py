@@ -19,6 +19,8 @@ room_read = signals.signal("room-read")
 user_access_changed = signals.signal("user-access-changed")
 #: sender: the app; kwargs: room (renamed, archived or unarchived)
 room_changed = signals.signal("room-changed")
+#: sender: the app; kwargs: message (edited or deleted, committed)
+message_changed = signals.signal("message-changed")
 
 
 def send(signal, **kwargs):

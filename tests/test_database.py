@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from portal.extensions import db
+from portal.messaging.search import include_object
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
@@ -21,5 +22,6 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
 def test_migrations_match_the_models(app):
     """The schema built by the migrations is what the models describe (no missing migration)."""
     with app.app_context(), db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.Model.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, db.Model.metadata)
     assert diff == []

@@ -18,7 +18,12 @@ def servers(server_env, tmp_path_factory):
     """Two web processes sharing the database and Redis, heartbeat every second."""
     logs = tmp_path_factory.mktemp("gunicorn")
     pair = [
-        GunicornServer(server_env, log_path=logs / f"{name}.log", SSE_HEARTBEAT_SECONDS=1)
+        GunicornServer(
+            server_env,
+            log_path=logs / f"{name}.log",
+            SSE_HEARTBEAT_SECONDS=1,
+            SSE_MAX_STREAMS_PER_USER=100,
+        )
         for name in ("a", "b")
     ]
     try:

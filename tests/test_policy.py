@@ -94,6 +94,12 @@ OTHER_ROUTES = {
     "/preferences/notifications": "test_preferences (own settings only, own rooms only)",
     "/unsubscribe/<token>": "test_preferences (the signed token is the credential)",
     "/inbound/email": "test_inbound_http (shared secret; posts only as a token's participant)",
+    "/app/rooms/<int:room_id>/messages/<int:message_id>/edit": "test_message_policy",
+    "/app/rooms/<int:room_id>/messages/<int:message_id>/delete": "test_message_policy",
+    "/portal/rooms/<int:room_id>/messages/<int:message_id>/edit": "test_message_policy",
+    "/portal/rooms/<int:room_id>/messages/<int:message_id>/delete": "test_message_policy",
+    "/app/search": "test_message_policy (results only from rooms visible now)",
+    "/portal/search": "test_message_policy (results only from rooms visible now)",
 }
 
 

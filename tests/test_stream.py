@@ -47,7 +47,7 @@ def test_message_event_reaches_viewers_with_fragment_and_unread(app, people, roo
     assert message["room_id"] == room and message["message_id"] == message_id
     assert f'id="message-{message_id}"' in message["html"]
     assert "Your documents are ready" in message["html"]
-    assert of_type(events, "unread") == [{"room_id": room, "count": 1}]
+    assert of_type(events, "unread") == [{"room_id": room, "increment": 1}]
 
     # The author's other tabs get the message too, but no unread count.
     events = staff_stream.read_until(lambda ev: of_type(ev, "message"))
@@ -124,14 +124,25 @@ def test_deactivated_users_stream_ends_at_once(app, people, open_stream, monkeyp
     assert of_type(events, "access") == [{"room_id": None}]
 
 
-def test_stream_ends_at_the_next_heartbeat_when_access_ends_silently(app, people, open_stream):
-    """Deactivated without a signal (e.g. straight in the database): the heartbeat check."""
+def test_heartbeats_query_nothing(app, people, open_stream):
+    """The heartbeat only proves the connection: revocations come as events."""
+    from sqlalchemy import event
+
     stream = open_stream("client@example.test")
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
     with app.app_context():
-        db.session.get(User, people["client"].id).active = False
-        db.session.commit()
-    stream.read_until(lambda ev: False, timeout=5)
-    assert stream.closed
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        events = stream.read_until(lambda ev: of_type(ev, "comment").count("heartbeat") >= 3)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert of_type(events, "comment").count("heartbeat") >= 3 and not stream.closed
+    assert statements == []
 
 
 def test_logging_out_ends_the_stream(app, people, heartbeat):

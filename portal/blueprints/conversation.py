@@ -13,9 +13,17 @@ from flask_login import current_user
 
 from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messaging.messages import MessageError, has_older, messages_page, post_message
+from portal.messaging.messages import (
+    MessageError,
+    has_newer,
+    has_older,
+    messages_around,
+    messages_page,
+    post_message,
+)
 from portal.messaging.reading import first_unread_id, mark_read
 from portal.messaging.rooms import participant_ids
+from portal.messaging.seen import seen_markers, staff_read_through
 from portal.people.users import users_by_ids
 
 #: (rule, endpoint, methods, view) for every shared room route.
@@ -108,10 +116,11 @@ def read(room, side):
 
 def room_page(room, side, form=None, status=200):
     """The room page, marking what it shows read (unless it pages back)."""
-    before = _int_arg("before")
-    shown = messages_page(room, before=before)
+    before, around = _int_arg("before"), _int_arg("around")
+    shown = messages_around(room, around) if around else messages_page(room, before=before)
+    newer = around is not None and shown and has_newer(room, shown[-1].id)
     first_unread = None
-    if before is None and shown:
+    if before is None and shown and not newer:
         first_unread = first_unread_id(current_user, room, shown)
         mark_read(current_user, room, shown[-1].id)
     body = render_template(
@@ -122,6 +131,9 @@ def room_page(room, side, form=None, status=200):
         older=shown and has_older(room, shown[0].id),
         before=before,
         first_unread_id=first_unread,
+        newer=newer,
+        seen=seen_markers(room, current_user, shown),
+        staff_through=0 if current_user.is_internal else staff_read_through(room.id),
         participants=users_by_ids(participant_ids(room)),
         form=form or MessageForm(),
         can_post=not room.is_archived,

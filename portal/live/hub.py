@@ -29,20 +29,22 @@ MAX_BACKOFF_SECONDS = 10.0
 class Event:
     """A published `flask_sse.Message`, serialized once for every stream it goes to."""
 
-    __slots__ = ("type", "text")
+    __slots__ = ("type", "data", "text")
 
     def __init__(self, message):
         self.type = message.type
+        self.data = message.data
         self.text = str(message)
 
 
 class Subscription:
     """One open stream's inbox: `Event`s for its user, then None when it must end."""
 
-    __slots__ = ("user_id", "inbox", "ended")
+    __slots__ = ("user_id", "session_key", "inbox", "ended")
 
-    def __init__(self, user_id):
+    def __init__(self, user_id, session_key=None):
         self.user_id = user_id
+        self.session_key = session_key
         self.inbox = queue.Queue(INBOX_SIZE)
         self.ended = False
 
@@ -63,9 +65,11 @@ class Subscription:
 class Hub:
     """The process's registry of open streams, fed by one pattern subscription."""
 
-    def __init__(self, redis_url, prefix):
+    def __init__(self, redis_url, prefix, viewers=None):
         self.redis_url = redis_url
         self.prefix = prefix
+        #: room_id -> ids of the users who may view it now (queried once per room event).
+        self.viewers = viewers
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._streams = {}
@@ -77,21 +81,39 @@ class Hub:
     def channel(self, user_id):
         return f"{self.prefix}user.{user_id}"
 
-    def open(self, user_id):
-        """Register a stream for `user_id`; every event published after this reaches it."""
+    def room_channel(self, room_id):
+        return f"{self.prefix}room.{room_id}"
+
+    def open(self, user_id, session_key=None, limit=None):
+        """Register a stream for `user_id`; every event published after this reaches it.
+
+        With `limit`, the user's oldest streams in this process end so at most `limit` stay.
+        """
         self._ensure_running()
         self.connected.wait(CONNECT_WAIT_SECONDS)
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, session_key)
         with self._lock:
-            self._streams.setdefault(user_id, set()).add(subscription)
+            self._streams.setdefault(user_id, {})[subscription] = None
+        if limit:
+            self.trim(user_id, limit)
         return subscription
+
+    def trim(self, user_id, limit):
+        """End `user_id`'s oldest streams in this process beyond `limit`."""
+        with self._lock:
+            streams = list(self._streams.get(user_id, ()))
+        excess = streams[: max(0, len(streams) - limit)]
+        for oldest in excess:
+            log.info("live: user %s has over %s streams; ending the oldest", user_id, limit)
+            self.close(oldest)
+            oldest.end()
 
     def close(self, subscription):
         """Forget a stream (idempotent)."""
         with self._lock:
             streams = self._streams.get(subscription.user_id)
             if streams is not None:
-                streams.discard(subscription)
+                streams.pop(subscription, None)
                 if not streams:
                     del self._streams[subscription.user_id]
 
@@ -144,11 +166,12 @@ class Hub:
         pubsub = client.pubsub()
         self._pubsub = pubsub
         try:
-            pubsub.psubscribe(self.channel("*"))
+            # One connection for both patterns: Redis keeps their events in publish order.
+            pubsub.psubscribe(self.channel("*"), self.room_channel("*"))
             for item in pubsub.listen():
                 if item["type"] == "pmessage":
                     self._dispatch(item["channel"], item["data"])
-                elif item["type"] == "psubscribe":
+                elif item["type"] == "psubscribe" and item["data"] == 2:
                     self._subscribed()
         finally:
             self._pubsub = None
@@ -169,8 +192,11 @@ class Hub:
             subscription.end()
 
     def _dispatch(self, channel, data):
-        user_id = channel.rsplit(b".", 1)[-1]
+        kind, _, user_id = channel.rpartition(b".")
         if not user_id.isdigit():
+            return
+        if kind.endswith(b"room"):
+            self._dispatch_room(int(user_id), data)
             return
         with self._lock:
             streams = list(self._streams.get(int(user_id), ()))
@@ -182,3 +208,32 @@ class Hub:
             self._last = (data, Event(Message(**json.loads(data))))
         for subscription in streams:
             subscription.deliver(self._last[1])
+
+    def _dispatch_room(self, room_id, data):
+        """A message posted in a room: to this process's streams of its viewers.
+
+        The sender published once; the viewers are resolved here (one query per event
+        per process holding streams), and each viewer but the author gets an unread +1.
+        """
+        with self._lock:
+            connected = set(self._streams)
+        if not connected or self.viewers is None:
+            return
+        try:
+            recipients = connected & self.viewers(room_id)
+        except Exception:
+            log.exception("live: could not resolve the viewers of room %s", room_id)
+            return
+        if not recipients:
+            return
+        payload = json.loads(data)
+        message = Event(Message(payload["event"], type="message"))
+        unread = Event(Message({"room_id": room_id, "increment": 1}, type="unread"))
+        author_id = payload.get("author_id")
+        for user_id in recipients:
+            with self._lock:
+                streams = list(self._streams.get(user_id, ()))
+            for subscription in streams:
+                subscription.deliver(message)
+                if user_id != author_id:
+                    subscription.deliver(unread)

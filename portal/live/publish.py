@@ -5,18 +5,20 @@ channel per user. They are hints: pages fetch what they missed from the database
 failed publish (Redis down) is logged and never raised into the request that committed.
 """
 
+import functools
 import hashlib
 import json
 import logging
 import time
 
 import redis
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context
 from flask_sse import Message
 from sqlalchemy.engine import make_url
 
 from portal.access import viewer_ids
 from portal.events import (
+    message_changed,
     message_posted,
     participants_changed,
     room_changed,
@@ -24,6 +26,8 @@ from portal.events import (
     user_access_changed,
 )
 from portal.live.hub import Hub
+from portal.live.seen import broadcast_seen
+from portal.messaging.fragments import message_fragment
 from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
 
@@ -39,11 +43,17 @@ class Live:
     def __init__(self, app):
         url = app.config["REDIS_URL"]
         prefix = app.config.get("SSE_CHANNEL_PREFIX") or _default_prefix(app)
-        self.hub = Hub(url, prefix)
+        self.hub = Hub(url, prefix, viewers=functools.partial(_viewers, app))
         self.redis = redis.Redis.from_url(
             url, socket_connect_timeout=0.5, socket_timeout=1, client_name="portal-live-pub"
         )
         self.paused_until = 0.0
+
+
+def _viewers(app, room_id):
+    """For the hub: who may view the room now (its own app context, off any request)."""
+    with app.app_context():
+        return viewer_ids(room_id)
 
 
 def _default_prefix(app):
@@ -63,6 +73,7 @@ def init_app(app):
     participants_changed.connect(_on_participants_changed, sender=app, weak=False)
     user_access_changed.connect(_on_user_access_changed, sender=app, weak=False)
     room_changed.connect(_on_room_changed, sender=app, weak=False)
+    message_changed.connect(_on_message_changed, sender=app, weak=False)
 
 
 def get_live():
@@ -71,17 +82,22 @@ def get_live():
 
 def publish(events):
     """Publish (user_id, Message) pairs in one round trip; failures are logged, not raised."""
+    channel = get_live().hub.channel
+    encoded = {}
+    for _, message in events:
+        encoded.setdefault(id(message), json.dumps(message.to_dict()))
+    return _publish_raw([(channel(user_id), encoded[id(message)]) for user_id, message in events])
+
+
+def _publish_raw(items):
+    """(channel, text) pairs in one pipeline, unless Redis failed moments ago."""
     live = get_live()
-    if not events or time.monotonic() < live.paused_until:
+    if not items or time.monotonic() < live.paused_until:
         return False
     try:
         pipe = live.redis.pipeline(transaction=False)
-        encoded = {}
-        for user_id, message in events:
-            key = id(message)
-            if key not in encoded:
-                encoded[key] = json.dumps(message.to_dict())
-            pipe.publish(live.hub.channel(user_id), encoded[key])
+        for channel, text in items:
+            pipe.publish(channel, text)
         pipe.execute()
         return True
     except (redis.RedisError, OSError) as exc:
@@ -95,20 +111,24 @@ def publish(events):
 
 
 def broadcast_message(message):
-    """The message fragment to every viewer of its room, and their new unread counts."""
-    viewers = viewer_ids(message.room_id)
-    if not viewers:
-        return
+    """One publish on the room's channel; each process's hub fans it out to the viewers.
+
+    The cost of a send does not grow with the room: viewers, unread badges (+1 for
+    everyone but the author) and delivery are the hubs' work, off the request.
+    """
+    live = get_live()
+    event = {"room_id": message.room_id, "message_id": message.id, "html": _render(message)}
+    payload = json.dumps({"author_id": message.author_id, "event": event})
+    return _publish_raw([(live.hub.room_channel(message.room_id), payload)])
+
+
+def broadcast_update(message):
+    """An edited or deleted message's new fragment to every viewer of its room."""
     event = Message(
         {"room_id": message.room_id, "message_id": message.id, "html": _render(message)},
-        type="message",
+        type="update",
     )
-    others = viewers - {message.author_id}
-    unread = unread_counts_for_users(message.room_id, others)
-    publish(
-        [(user_id, event) for user_id in sorted(viewers)]
-        + [(user_id, _unread_event(message.room_id, unread[user_id])) for user_id in others]
-    )
+    publish([(user_id, event) for user_id in sorted(viewer_ids(message.room_id))])
 
 
 def broadcast_unread(room_id, user_id):
@@ -143,9 +163,9 @@ def _unread_event(room_id, count):
 def _render(message):
     """The one message partial; viewer-independent, so rendered once for everyone."""
     if has_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
     with current_app.test_request_context():
-        return render_template("rooms/_message.html", message=message)
+        return str(message_fragment(message))
 
 
 def _guarded(receiver):
@@ -167,8 +187,14 @@ def _on_message_posted(message):
 
 
 @_guarded
+def _on_message_changed(message):
+    broadcast_update(message)
+
+
+@_guarded
 def _on_room_read(room, user_id, last_read_message_id):
     broadcast_unread(room.id, user_id)
+    broadcast_seen(room, user_id, last_read_message_id, publish)
 
 
 @_guarded

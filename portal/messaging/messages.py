@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from portal.events import message_posted, send
 from portal.extensions import db
 from portal.messaging import reading, uploads
+from portal.messaging.mentions import new_mentions
 from portal.models import Message, Room
 from portal.models.base import utcnow
 
@@ -70,6 +71,8 @@ def _post(room, author, body, client_msg_id, attachments, now):
         client_msg_id=client_msg_id,
         created_at=now,
         attachments=list(attachments),
+        # Built before the insert: assigning after it would first load the (empty) list.
+        mentions=new_mentions(room.id, body, author.id),
     )
     db.session.add(message)
     try:
@@ -104,7 +107,11 @@ def messages_page(room, before=None, after=None, limit=PAGE_SIZE):
     query = (
         select(Message)
         .where(Message.room_id == room.id)
-        .options(selectinload(Message.author), selectinload(Message.attachments))
+        .options(
+            selectinload(Message.author),
+            selectinload(Message.attachments),
+            selectinload(Message.mentions),
+        )
     )
     if after is not None:
         return list(
@@ -114,6 +121,23 @@ def messages_page(room, before=None, after=None, limit=PAGE_SIZE):
         query = query.where(Message.id < before)
     newest_first = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit)))
     return newest_first[::-1]
+
+
+def messages_around(room, message_id, limit=PAGE_SIZE):
+    """About `limit` messages with `message_id` in the middle (a search hit's context)."""
+    half = limit // 2
+    before = messages_page(room, before=message_id + 1, limit=half + 1)
+    return before + messages_page(room, after=message_id, limit=limit - len(before))
+
+
+def has_newer(room, last_id):
+    return (
+        last_id is not None
+        and db.session.scalar(
+            select(Message.id).where(Message.room_id == room.id, Message.id > last_id).limit(1)
+        )
+        is not None
+    )
 
 
 def has_older(room, first_id):

@@ -128,12 +128,27 @@ def first_unread_id(user, room, messages):
 
 def mark_read(user, room, through_id=None):
     """Mark the room read for `user` up to `through_id` (default: its newest message)."""
-    newest = db.session.scalar(
-        select(Message.id).where(Message.room_id == room.id).order_by(Message.id.desc()).limit(1)
-    )
+    newest, marker = _newest_and_marker(user.id, room.id)
     through_id = min(through_id or newest or 0, newest or 0)
-    if not through_id:
-        return
+    if not through_id or through_id <= (marker or 0):
+        return  # nothing moves: no write (a room page GET stays read-only)
     if advance_read(user.id, room.id, through_id):
         db.session.commit()
         send(room_read, room=room, user_id=user.id, last_read_message_id=through_id)
+
+
+def _newest_and_marker(user_id, room_id):
+    """(newest message id, the user's read marker) of a room, in one statement."""
+    newest = (
+        select(Message.id)
+        .where(Message.room_id == room_id)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    marker = (
+        select(ReadState.last_read_message_id)
+        .where(ReadState.user_id == user_id, ReadState.room_id == room_id)
+        .scalar_subquery()
+    )
+    return db.session.execute(select(newest, marker)).one()

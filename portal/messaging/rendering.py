@@ -2,8 +2,9 @@
 
 import re
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from portal.messaging.mentions import mark_mentions
 from portal.models.base import one_line
 
 FORMER_USER = "Former user"
@@ -12,8 +13,11 @@ URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 TRAILING = ".,;:!?)]}'\""
 
 
-def message_html(text):
-    """Escape everything; only http(s) URLs become links (never javascript: or data:)."""
+def message_html(text, mentions=()):
+    """Escape everything; only http(s) URLs become links (never javascript: or data:).
+
+    `mentions` (Mention rows) wrap `@Name` outside links in a span for highlighting.
+    """
     parts, position = [], 0
     for match in URL.finditer(text or ""):
         url = match.group(0)
@@ -22,14 +26,14 @@ def message_html(text):
         while stripped.count("(") > stripped.count(")") and len(stripped) < len(url):
             stripped = url[: len(stripped) + 1]
         end = match.start() + len(stripped)
-        parts.append(escape(text[position : match.start()]))
+        parts.append(mark_mentions(text[position : match.start()], mentions))
         parts.append(
             Markup(
                 '<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
             ).format(stripped)
         )
         position = end
-    parts.append(escape((text or "")[position:]))
+    parts.append(mark_mentions((text or "")[position:], mentions))
     return Markup("").join(parts)
 
 

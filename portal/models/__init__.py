@@ -1,6 +1,7 @@
 """The data model: users, rooms, messages and what the jobs record."""
 
 from portal.models.inbound import InboundEmail
+from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
 from portal.models.notifications import NotificationLog
 from portal.models.rooms import Participant, Room
@@ -11,7 +12,9 @@ __all__ = [
     "InboundEmail",
     "Invitation",
     "LoginSession",
+    "Mention",
     "Message",
+    "MessageRevision",
     "NotificationLog",
     "Participant",
     "ReadState",

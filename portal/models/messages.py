@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -7,6 +8,9 @@ from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.rooms import Room
 from portal.models.users import User
+
+if TYPE_CHECKING:
+    from portal.models.message_history import Mention
 
 
 class Message(db.Model):
@@ -23,12 +27,24 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A deleted message stays as a tombstone: body emptied, files gone, who and when kept.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     room: Mapped[Room] = relationship()
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+
+    mentions: Mapped[list["Mention"]] = relationship(
+        cascade="all, delete-orphan", order_by="Mention.user_id"
+    )
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
 
     def __repr__(self):
         return f"<Message {self.id} room={self.room_id}>"

@@ -25,6 +25,7 @@ from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION
 from portal.notify.log import DeliveryError, deliver, deliver_pending, record
 from portal.notify.recipients import EMAILABLE, advance, unread
+from portal.runtime.background import after_response
 from portal.runtime.queues import get_queue, get_redis
 
 JOB = "jobs.notifications.notify_client"
@@ -38,12 +39,18 @@ def init_app(app):
 
 
 def _on_message_posted(app, message, **_extra):
-    """After commit: schedule the client email; Redis trouble is logged, never raised."""
+    """After commit: schedule the client emails, off the request (the send doesn't wait)."""
+    after_response(app, _schedule_client_emails, message.id)
+
+
+def _schedule_client_emails(message_id):
+    """Schedule the client email of each recipient; Redis trouble is logged, never raised."""
     try:
-        for user_id in client_recipients(message):
-            notify_client_later(user_id)
+        message = db.session.get(Message, message_id)
+        if message is not None:
+            notify_clients_later(client_recipients(message))
     except Exception:
-        log.exception("notify: could not schedule client emails for message %s", message.id)
+        log.exception("notify: could not schedule client emails for message %s", message_id)
 
 
 def client_recipients(message):
@@ -67,15 +74,30 @@ def _pending_key(user_id):
     return f"portal:notify-client:{user_id}"
 
 
+def notify_clients_later(user_ids):
+    """`notify_client_later` for many clients: one Redis round trip when all are pending."""
+    delay = current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"]
+    pipe = get_redis().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.set(_pending_key(user_id), "1", nx=True, ex=2 * delay + 60)
+    fresh = pipe.execute() if user_ids else []
+    for user_id, marked in zip(user_ids, fresh, strict=True):
+        if marked:
+            _enqueue(user_id, delay)
+
+
 def notify_client_later(user_id, delay=None):
     """Schedule the client's digest unless one is already pending; the job or None."""
     if delay is None:
         delay = current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"]
-    redis = get_redis()
-    key = _pending_key(user_id)
     # The marker outlives the delay, so a burst of messages schedules one job.
-    if not redis.set(key, "1", nx=True, ex=2 * delay + 60):
+    if not get_redis().set(_pending_key(user_id), "1", nx=True, ex=2 * delay + 60):
         return None
+    return _enqueue(user_id, delay)
+
+
+def _enqueue(user_id, delay):
+    """The delayed job; its pending marker (already set) is dropped if enqueueing fails."""
     try:
         return get_queue().enqueue_in(
             timedelta(seconds=delay),
@@ -85,7 +107,7 @@ def notify_client_later(user_id, delay=None):
             job_timeout=300,
         )
     except Exception:
-        redis.delete(key)
+        get_redis().delete(_pending_key(user_id))
         raise
 
 

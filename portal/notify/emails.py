@@ -20,8 +20,9 @@ from portal.people.users import side_of
 
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"
+MENTION = "mention"
 # How many messages of one room an email quotes (the latest); the rest are "and N more".
-LISTED = {CLIENT_NOTIFICATION: 20, REMINDER: 3}
+LISTED = {CLIENT_NOTIFICATION: 20, REMINDER: 3, MENTION: 20}
 
 
 class RoomDigest:
@@ -135,6 +136,8 @@ def build_email_for(row):
 
 def _subject(kind, digests, total):
     plural = "s" if total != 1 else ""
+    if kind == MENTION:
+        return f"{_names(digests[0].messages)} mentioned you in “{_title(digests[0].room)}”"
     if kind == CLIENT_NOTIFICATION:
         if len(digests) > 1:
             return f"{total} new messages in {len(digests)} conversations"

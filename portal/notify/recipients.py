@@ -3,7 +3,7 @@
 from sqlalchemy import update
 
 from portal.messaging.reading import unread_since_joining
-from portal.models import Participant, ReadState, User
+from portal.models import Message, Participant, ReadState, User
 
 # Deactivated users, invited-but-not-active portal accounts and opted-out users get nothing.
 EMAILABLE = (
@@ -21,7 +21,10 @@ def unread(columns, *conditions):
     One row per (participant, message): unread since the participant joined (the rule in
     `messaging.reading`), in an unmuted room, reader emailable.
     """
-    return unread_since_joining(columns, EMAILABLE, Participant.muted.is_(False), *conditions)
+    # A deleted message is never mentioned again.
+    return unread_since_joining(
+        columns, EMAILABLE, Participant.muted.is_(False), Message.deleted_at.is_(None), *conditions
+    )
 
 
 def advance(column, user_id, room_id, old, new, **also):

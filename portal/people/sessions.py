@@ -3,10 +3,11 @@
 import secrets
 
 from flask import session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 
 from portal.extensions import db, login_manager
+from portal.live.revocations import note_revoked
 from portal.models import LoginSession, User
 from portal.models.base import utcnow
 
@@ -54,14 +55,21 @@ def end_session():
     """Log out and revoke this session on the server, so a copied cookie stops working."""
     token = session.get("sid")
     if token:
+        user_id = _current_user_id()  # before the revocation hides the user
         db.session.execute(
             update(LoginSession)
             .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        note_revoked(db.session, user_id, only=token)
         db.session.commit()
     logout_user()
     session.clear()
+
+
+def _current_user_id():
+    """The logged-in user's id, or None."""
+    return current_user.id if current_user.is_authenticated else None
 
 
 def revoke_sessions(user, keep_current=False):
@@ -69,6 +77,8 @@ def revoke_sessions(user, keep_current=False):
     query = update(LoginSession).where(
         LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
     )
-    if keep_current and session.get("sid"):
-        query = query.where(LoginSession.token != session["sid"])
+    keep = session.get("sid") if keep_current else None
+    if keep:
+        query = query.where(LoginSession.token != keep)
     db.session.execute(query.values(revoked_at=utcnow()))
+    note_revoked(db.session, user.id, keep=keep)

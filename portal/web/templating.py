@@ -20,11 +20,11 @@ def init_app(app):
     app.jinja_env.filters["message_html"] = message_html
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["author_name"] = author_name
+    app.jinja_env.filters["initials"] = initials
     app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)
     app.jinja_env.filters["group_classes"] = group_in_reader_zone
-    app.jinja_env.filters["initials"] = initials
     app.jinja_env.filters["avatar_colour"] = avatar_colour
     app.jinja_env.filters["day_label"] = day_in_reader_zone
     app.jinja_env.filters["file_kind"] = file_kind

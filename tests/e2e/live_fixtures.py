@@ -22,8 +22,9 @@ CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 class GunicornServer:
     """`gunicorn --worker-class gevent -w 1` on a port, startable and stoppable again."""
 
-    def __init__(self, env, port=None, log_path=None, **extra_env):
+    def __init__(self, env, port=None, log_path=None, args=(), **extra_env):
         self.port = port or free_port()
+        self.args = list(args)
         self.env = {**env, **{k: str(v) for k, v in extra_env.items()}}
         self.log_path = log_path
         self.process = None
@@ -50,6 +51,7 @@ class GunicornServer:
                 "75",
                 "--graceful-timeout",
                 "1",
+                *self.args,
                 "wsgi:app",
             ],
             cwd=ROOT,

@@ -5,16 +5,29 @@ import select
 import socket
 import time
 
-from portal.live.publish import stream_allowed
+from flask_sse import Message
+from gevent import monkey
 
+from portal.live import presence
+from portal.live.publish import stream_allowed
+from portal.live.revocations import REVOKED, ends
+
+#: What a stream says last when its session is revoked (the page then checks itself).
+SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 #: Reconnect delay the browser should use after the stream ends (milliseconds).
 RETRY_MS = 2000
 
 
-def event_stream(app, hub, user_id, session_token, sock=None):
-    """Yield SSE text until the client leaves, the hub ends us, or the user loses access."""
+def event_stream(app, hub, subscription, session_token, sock=None):
+    """Yield SSE text until the client leaves, the hub ends us, or the session ends.
+
+    The heartbeat only proves the connection; revocations arrive as events, so an idle
+    stream costs no database query.
+    """
     heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
-    subscription = hub.open(user_id)
+    user_id, key = subscription.user_id, subscription.session_key
+    live = app.extensions["live"]
+    online = presence.join(app, live, user_id)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
@@ -23,31 +36,58 @@ def event_stream(app, hub, user_id, session_token, sock=None):
             try:
                 event = subscription.inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
             except queue.Empty:
-                if _client_gone(sock) or not _still_allowed(app, user_id, session_token):
+                if _client_gone(sock):
                     return
                 yield ": heartbeat\n\n"
+                presence.refresh(app, live, user_id, online)
                 next_beat = time.monotonic() + heartbeat
                 continue
             if event is None:
                 return
+            if event.type == REVOKED:
+                if ends(event.data, key):
+                    yield SESSION_ENDED  # the page learns at once; its reconnect gets 401
+                    return
+                continue
             yield event.text
-            if event.type == "access" and not _still_allowed(app, user_id, session_token):
+            if _user_changed(event) and not _still_allowed(app, user_id, session_token):
                 return
     finally:
         hub.close(subscription)
+        presence.leave(live, user_id, online)
+
+
+def _user_changed(event):
+    """An `access` event about the user (not one room): re-check them once, now."""
+    return event.type == "access" and event.data.get("room_id") is None
 
 
 def _still_allowed(app, user_id, session_token):
+    """The user is still active and this session not revoked: one query."""
     with app.app_context():
         return stream_allowed(user_id, session_token)
 
 
 def _client_gone(sock):
-    """True when the client closed its end (readable with nothing to read)."""
+    """True when the client closed its end (readable with nothing to read, or hung up).
+
+    A zero-timeout poll() of the one descriptor: no FD_SETSIZE ceiling (select() fails for
+    descriptors >= 1024) and no wait, so it never yields to the loop.
+    """
     if sock is None:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and not sock.recv(1, socket.MSG_PEEK)
+        poller = _poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+        ready = poller.poll(0)
+        if not ready:
+            return False
+        if ready[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+            return True
+        return not sock.recv(1, socket.MSG_PEEK)
     except (OSError, ValueError):
         return True
+
+
+#: The real poll(): gevent's patched one would wait on the hub; this one returns at once.
+_poll = monkey.get_original("select", "poll")

@@ -7,25 +7,33 @@ from portal.blueprints.stream import bp
 from portal.blueprints.stream.events import event_stream
 from portal.extensions import limiter
 from portal.live.publish import get_live
+from portal.live.revocations import session_key
 
 
 @bp.route("/stream")
 @limiter.exempt
 def stream():
     """The channel is the logged-in user's: no query parameter can choose another."""
-    if not current_user.is_authenticated:
+    hub, token = get_live().hub, session.get("sid")
+    # Registered before the login check (its one query): a revocation committed after
+    # that check is an event this subscription hears.
+    subscription = hub.open(_claimed_user_id(), session_key(token))
+    if not current_user.is_authenticated or current_user.id != subscription.user_id:
+        hub.close(subscription)
         abort(401)
-    events = event_stream(
-        current_app._get_current_object(),
-        get_live().hub,
-        user_id=current_user.id,
-        session_token=session.get("sid"),
-        sock=_client_socket(),
-    )
+    hub.trim(subscription.user_id, current_app.config["SSE_MAX_STREAMS_PER_USER"])
+    app = current_app._get_current_object()
+    events = event_stream(app, hub, subscription, token, _client_socket())
     response = current_app.response_class(events, mimetype="text/event-stream")
+    response.call_on_close(lambda: hub.close(subscription))  # even if never iterated
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _claimed_user_id():
+    claimed = str(session.get("_user_id", ""))
+    return int(claimed) if claimed.isdigit() else None
 
 
 def _client_socket():

@@ -2,7 +2,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import ensure_can_change, ensure_can_manage, internal_required, load_room
-from portal.blueprints import conversation
+from portal.blueprints import conversation, message_actions, search_pages
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.workspace import bp
 from portal.messaging.rooms import (
@@ -21,6 +21,8 @@ from portal.people.invitations import InvitationEmailError, InvitationError, inv
 from portal.people.users import WORKSPACE, pickable_users, users_by_ids
 
 conversation.add_room_routes(bp, internal_required, WORKSPACE)
+message_actions.register(bp, internal_required, WORKSPACE.layout)
+search_pages.register(bp, internal_required, WORKSPACE.layout)
 
 
 def _with_people(form, room=None):

@@ -9,12 +9,15 @@
     document.dispatchEvent(new CustomEvent(name, { detail: detail }));
   }
 
+  // An unread event carries the count (after a read) or an increment (a new message:
+  // the server counts nothing per viewer; the page adds it to the badge it shows).
   function setBadge(data) {
     var badge = document.getElementById("unread-" + data.room_id);
     if (!badge) return;
-    badge.textContent = String(data.count);
-    badge.dataset.count = String(data.count);
-    badge.setAttribute("aria-label", data.count + " unread");
+    var count = "count" in data ? data.count : (parseInt(badge.dataset.count, 10) || 0) + data.increment;
+    badge.textContent = String(count);
+    badge.dataset.count = String(count);
+    badge.setAttribute("aria-label", count + " unread");
   }
 
   // The layout's unread total (all rooms) and the tab title follow each room's count.
@@ -32,7 +35,7 @@
   if (total) showTotal();
 
   function listen(source) {
-    ["message", "unread", "access", "room"].forEach(function (type) {
+    ["message", "unread", "access", "room", "update", "seen"].forEach(function (type) {
       source.addEventListener(type, function (event) {
         var data = JSON.parse(event.data);
         if (type === "unread") {

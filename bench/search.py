@@ -1,0 +1,197 @@
+"""Search latency against the number of messages, with a bare-Flask baseline.
+
+    .venv/bin/python bench/search.py [--messages 200000] [--rooms 1000] [--requests 100]
+
+Builds the schema with the migrations (the search index is migration DDL) on a temporary
+SQLite database, or on DATABASE_URL (its tables are dropped first: use a throwaway one).
+Seeds `--messages` messages of Zipf-distributed words across `--rooms` rooms, then times
+`GET /app/search?q=` (and `/portal/search`) for common, rare, prefix and two-word queries
+as three people: all-rooms staff, staff in 10% of the rooms, a client in one room.
+Prints p50/p95 per query and a bare Flask page of 30 items as the floor.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from flask import Flask, render_template_string  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import MetaData, insert, select, text  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.messaging.search import search  # noqa: E402
+from portal.models import Message, Participant, Room, User  # noqa: E402
+from portal.models.base import utcnow  # noqa: E402
+from portal.people.users import create_user  # noqa: E402
+
+PASSWORD = "bench password 1"
+COMMON_TEXT = (
+    "the to and a of in is for you on it that this we with please can be have are "
+    "will your invoice tax form thanks send attached document meeting call payment "
+    "account return review signed copy question update date deadline report contract bank"
+)
+COMMON = COMMON_TEXT.split()
+QUERIES = ["invoice", "zanzibar", "contr", "tax invoice", "quarterly zanzibar"]
+BATCH = 5_000
+
+
+def vocabulary(rng, size=5_000):
+    """Common English words first, then made-up ones; "zanzibar" is rare on purpose."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    made_up = {"".join(rng.choices(letters, k=rng.randint(4, 9))) for _ in range(size * 2)}
+    words = COMMON + sorted(made_up - set(COMMON))[: size - len(COMMON)]
+    words.insert(len(words) // 2, "quarterly")
+    words.append("zanzibar")
+    return words
+
+
+def timed(client, url, requests):
+    for _ in range(5):
+        client.get(url)
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def search_only(app, email, query, requests):
+    """The domain function alone (queries + snippets), without the page around it."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        for _ in range(5):
+            search(user, query)
+        samples = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            search(user, query)
+            samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def baseline(requests):
+    bare = Flask("baseline")
+    items = [{"id": n, "room": "Room", "snippet": f"a <mark>match</mark> {n}"} for n in range(30)]
+    page = (
+        "<ol>{% for i in items %}<li><a href='#m{{ i.id }}'>{{ i.room }}</a> "
+        "{{ i.snippet }}</li>{% endfor %}</ol>"
+    )
+
+    @bare.route("/")
+    def index():
+        return render_template_string(page, items=items)
+
+    return timed(bare.test_client(), "/", requests)
+
+
+def make_app(tmp):
+    return create_app(
+        {
+            "INSTANCE_PATH": tmp,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+            or f"sqlite:///{tmp}/bench.sqlite3",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        }
+    )
+
+
+def reset(app):
+    with app.app_context():
+        existing = MetaData()
+        existing.reflect(db.engine)
+        existing.drop_all(db.engine)
+        upgrade()
+
+
+def seed(app, messages, rooms, rng):
+    """People, rooms and `messages` messages; returns the seconds seeding took."""
+    words = vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    started = time.perf_counter()
+    with app.app_context():
+        staff_all = create_user("all@example.test", "All Rooms", "internal", password=PASSWORD)
+        staff_all.access_all_rooms = True
+        staff = create_user("staff@example.test", "Some Rooms", "internal", password=PASSWORD)
+        client = create_user("client@example.test", "One Room", "client", password=PASSWORD)
+        db.session.commit()
+        start = utcnow() - timedelta(days=365)
+        room_ids = []
+        for n in range(rooms):
+            room = Room(title=f"Client {n} quarterly file", created_by_id=staff_all.id)
+            db.session.add(room)
+            db.session.flush()
+            room_ids.append(room.id)
+            if n % 10 == 0:
+                db.session.add(Participant(room_id=room.id, user_id=staff.id))
+        db.session.add(Participant(room_id=room_ids[0], user_id=client.id))
+        db.session.commit()
+        for offset in range(0, messages, BATCH):
+            rows = [
+                {
+                    "room_id": rng.choice(room_ids),
+                    "author_id": staff_all.id,
+                    "body": " ".join(rng.choices(words, weights, k=rng.randint(5, 25))),
+                    "created_at": start + timedelta(seconds=offset + i),
+                }
+                for i in range(min(BATCH, messages - offset))
+            ]
+            db.session.execute(insert(Message), rows)
+            db.session.commit()
+        assert db.session.scalar(select(db.func.count(Message.id))) == messages
+        # As autovacuum would have by now: planner statistics (PostgreSQL needs them to
+        # choose the GIN index for rare words).
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    return time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rooms", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=100)
+    args = parser.parse_args()
+    base_p50, base_p95 = baseline(args.requests)
+    print(f"baseline: bare Flask, 30 items        p50 {base_p50:6.2f} ms  p95 {base_p95:6.2f} ms")
+    app = make_app(tempfile.mkdtemp(prefix="portal-bench-"))
+    reset(app)
+    seconds = seed(app, args.messages, args.rooms, random.Random(7))
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    print(
+        f"{dialect}: seeded {args.messages:,} messages in {args.rooms:,} rooms in {seconds:.0f} s"
+    )
+    print(f"load average before timing: {os.getloadavg()[0]:.1f} (2 cores)")
+    for email, prefix, who in [
+        ("all@example.test", "app", "all-rooms staff"),
+        ("staff@example.test", "app", "staff, 10% of rooms"),
+        ("client@example.test", "portal", "client, 1 room"),
+    ]:
+        client = app.test_client()
+        client.post("/login", data={"email": email, "password": PASSWORD})
+        for query in QUERIES:
+            p50, p95 = timed(client, f"/{prefix}/search?q={query}", args.requests)
+            q50, q95 = search_only(app, email, query, args.requests)
+            print(
+                f"{who:<20} {query!r:<22} page p50 {p50:6.2f} p95 {p95:6.2f} ms "
+                f"({p95 / base_p95:4.1f}x baseline p95) | search() p50 {q50:6.2f} p95 {q95:6.2f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()

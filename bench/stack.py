@@ -1,0 +1,801 @@
+"""`make bench`: the real web stack under load, with bare baselines from the same run.
+
+    .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
+                                    [--postgres URL] [--no-sqlite]
+
+Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
+database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
+its tables are DROPPED), seeds rooms and logins, and measures: event streams held and
+still open after a heartbeat, connects per second, fan-out into a 1,000-member room,
+the send request itself, sends/s, the room page, catch-up and room list under 16
+concurrent clients, in-process CPU per request, memory per stream and idle CPU. The
+baselines run in the same process on the same machine: a bare gevent SSE server (two processes, one
+Redis subscription, a queue per stream) and a bare Flask "hello" under the same
+gunicorn settings. HTTP load comes from `wrk` (installed with apt-get when missing and
+allowed, else an asyncio client); streams from asyncio clients. Everything is bounded
+and only 127.0.0.1 is contacted. Redis: REDIS_URL, else an embedded one.
+"""
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+from sse_clients import StreamClients  # noqa: E402
+
+SECRET = "bench-secret-key"
+MEMBERS = 1000
+SENDERS = 20
+CONCURRENCY = 16
+HEARTBEAT = 5
+HISTORY = 300
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited ({process.returncode}) before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"nothing answered {url}")
+
+
+def web_command():
+    """The Procfile's web line, as `make run` starts it."""
+    with open(os.path.join(ROOT, "Procfile")) as f:
+        for line in f:
+            if line.startswith("web:"):
+                return line.split(":", 1)[1].strip()
+    raise SystemExit("no web line in the Procfile")
+
+
+def start(command, env, log_path):
+    log = open(log_path, "ab")  # noqa: SIM115
+    env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
+    process = subprocess.Popen(
+        ["sh", "-c", command],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    process.log = log
+    return process
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+    process.log.close()
+
+
+def descendants(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    children = [int(p) for p in out.split()]
+    return children + [d for c in children for d in descendants(c)]
+
+
+def workers(process):
+    """The gunicorn worker processes (children of the master under `sh -c exec`)."""
+    found = [p for p in descendants(process.pid) if not descendants(p)]
+    return found or [process.pid]
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as f:
+            total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return total
+
+
+def cpu_seconds(pids):
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def reset_database(url):
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+def seed(app):
+    """Users, rooms and login sessions, inserted in bulk; returns what the loads need."""
+    from portal.extensions import db
+    from portal.models import LoginSession, Message, Participant, Room, User
+    from portal.models.base import utcnow
+
+    with app.app_context():
+        now = utcnow()
+
+        def person(kind, n, prefix):
+            return User(
+                kind=kind, name=f"{prefix} {n}", email=f"{prefix}{n}@bench.test", activated_at=now
+            )
+
+        author = person("internal", 0, "author")
+        members = [person("client", n, "member") for n in range(MEMBERS)]
+        senders = [person("internal", n, "sender") for n in range(SENDERS)]
+        partners = [person("client", n, "partner") for n in range(SENDERS)]
+        fillers = [person("client", n, "filler") for n in range(50)]
+        db.session.add_all([author, *members, *senders, *partners, *fillers])
+        db.session.flush()
+
+        def room(title, creator, people):
+            r = Room(title=title, created_by_id=creator.id, created_at=now, last_activity_at=now)
+            db.session.add(r)
+            db.session.flush()
+            db.session.add_all(Participant(room_id=r.id, user_id=u.id) for u in people)
+            return r
+
+        big = room("Everyone", author, [author, *members])
+        page = room("Quarterly accounts", author, [author, partners[0]])
+        for n in range(20):
+            room(f"Client file {n}", author, [author, partners[n]])
+        small = [room(f"Desk {n}", s, [s, partners[n]]) for n, s in enumerate(senders)]
+        db.session.add_all(
+            Message(room_id=page.id, author_id=author.id, body=f"History line {n} " * 6)
+            for n in range(HISTORY)
+        )
+        people = [author, *members, *senders, *fillers]
+        tokens = {u.id: secrets.token_urlsafe(32) for u in people}
+        db.session.add_all(LoginSession(user_id=uid, token=t) for uid, t in tokens.items())
+        db.session.commit()
+        newest = db.session.query(db.func.max(Message.id)).scalar()
+
+        serializer = app.session_interface.get_signing_serializer(app)
+        from itsdangerous import URLSafeTimedSerializer
+
+        csrf_signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+
+        def login(user):
+            raw = hashlib.sha1(os.urandom(64), usedforsecurity=False).hexdigest()
+            cookie = serializer.dumps(
+                {
+                    "_user_id": str(user.id),
+                    "sid": tokens[user.id],
+                    "_fresh": False,
+                    "csrf_token": raw,
+                }
+            )
+            return {"cookie": f"session={cookie}", "csrf": csrf_signer.dumps(raw)}
+
+        return {
+            "author": login(author),
+            "members": [login(m) for m in members],
+            "fillers": [login(f) for f in fillers],
+            "senders": [dict(login(s), room=r.id) for s, r in zip(senders, small, strict=True)],
+            "big": big.id,
+            "page": page.id,
+            "after": newest - 5,
+        }
+
+
+# ----------------------------------------------------------------------------- HTTP load
+
+
+def ensure_wrk():
+    path = shutil.which("wrk")
+    if path or os.environ.get("BENCH_NO_INSTALL"):
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: apt-get install -y wrk …", flush=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "wrk"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+            check=False,
+        )
+    return shutil.which("wrk")
+
+
+LUA = """
+local reqs = {}
+local n = 0
+init = function(args)
+%s
+end
+request = function()
+  n = n %% #reqs + 1
+  return reqs[n]
+end
+"""
+
+
+def _lua_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def wrk_load(wrk, port, requests, connections, seconds, tmp):
+    """requests: [(method, path, headers, body)] cycled; returns (rps, p50 ms, p99 ms)."""
+    lines = []
+    for method, path, headers, body in requests:
+        table = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
+        body_lua = _lua_string(body) if body else "nil"
+        lines.append(
+            f"  table.insert(reqs, wrk.format({_lua_string(method)}, "
+            f"{_lua_string(path)}, {{{table}}}, {body_lua}))"
+        )
+    script = os.path.join(tmp, f"load-{secrets.token_hex(4)}.lua")
+    with open(script, "w") as f:
+        f.write(LUA % "\n".join(lines))
+    out = subprocess.run(
+        [
+            wrk,
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            script,
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"    ({errors.group(1)} responses were errors)", flush=True)
+    return rps, _wrk_percentile(out, "50"), _wrk_percentile(out, "99")
+
+
+def _wrk_percentile(out, p):
+    match = re.search(rf"^\s+{p}(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+async def _asyncio_worker(port, requests, offset, deadline, samples):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    n = offset
+    while time.perf_counter() < deadline:
+        method, path, headers, body = requests[n % len(requests)]
+        n += 1
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        payload = (body or "").encode()
+        head += f"Content-Length: {len(payload)}\r\n\r\n"
+        start = time.perf_counter()
+        writer.write(head.encode() + payload)
+        status_headers = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length:\s*(\d+)", status_headers)
+        await reader.readexactly(int(length.group(1)) if length else 0)
+        samples.append((time.perf_counter() - start) * 1000)
+    writer.close()
+
+
+def asyncio_load(port, requests, connections, seconds):
+    """The fallback without wrk (a Python client on the same cores: lower ceilings)."""
+    samples = []
+
+    async def run():
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(_asyncio_worker(port, requests, i, deadline, samples) for i in range(connections))
+        )
+
+    asyncio.run(run())
+    samples.sort()
+    return len(samples) / seconds, pct(samples, 0.5), pct(samples, 0.99)
+
+
+def pct(samples, p):
+    return samples[min(len(samples) - 1, int(len(samples) * p))] if samples else float("nan")
+
+
+def http_loads(load, port, data, seconds):
+    author = {"Cookie": data["author"]["cookie"]}
+    htmx = {"HX-Request": "true"}
+    page = [("GET", f"/app/rooms/{data['page']}", author, None)]
+    catch_up = [
+        (
+            "GET",
+            f"/app/rooms/{data['page']}/messages?after={data['after']}",
+            {**author, **htmx},
+            None,
+        )
+    ]
+    room_list = [("GET", "/app/rooms", author, None)]
+    sends = []
+    for n, sender in enumerate(data["senders"]):
+        body = urllib.parse.urlencode({"body": f"Bench send {n}", "csrf_token": sender["csrf"]})
+        headers = {
+            "Cookie": sender["cookie"],
+            "Content-Type": "application/x-www-form-urlencoded",
+            **htmx,
+        }
+        sends.append(("POST", f"/app/rooms/{sender['room']}/messages", headers, body))
+    results = {}
+    for name, requests, connections in (
+        ("room page", page, CONCURRENCY),
+        ("catch-up", catch_up, CONCURRENCY),
+        ("room list", room_list, CONCURRENCY),
+        ("sends", sends, SENDERS),
+    ):
+        results[name] = load(port, requests, connections, seconds)
+        print(f"    {name}: {results[name][0]:.0f} req/s", flush=True)
+    return results
+
+
+# ----------------------------------------------------------------------------- streams
+
+
+def stream_request(path, cookie=""):
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        f"Cookie: {cookie}\r\n\r\n"
+    ).encode()
+
+
+def hold_streams(clients, requests, pids):
+    """Open the streams; (opened, connects/s, still open after a heartbeat, KiB each, CPU %)."""
+    before = rss_kib(pids) if pids else 0
+    opened, elapsed, errors = clients.open(requests)
+    if errors:
+        print(f"    some streams failed: {errors}", flush=True)
+    clients.reset_heartbeats()
+    deadline = time.monotonic() + HEARTBEAT * 3 + 30  # a busy machine delays heartbeats
+    while time.monotonic() < deadline:
+        total, alive, beat = clients.status()
+        if beat + (total - alive) >= total:
+            break
+        time.sleep(1)
+    time.sleep(1)
+    total, alive, beat = clients.status()
+    print(f"    {total} streams: {alive} open, {beat} had a heartbeat since", flush=True)
+    kib = (rss_kib(pids) - before) / max(1, opened) if pids else float("nan")
+    cpu_start, wall_start = cpu_seconds(pids), time.monotonic()
+    time.sleep(HEARTBEAT * 2)
+    idle = (cpu_seconds(pids) - cpu_start) / (time.monotonic() - wall_start) * 100
+    return {
+        "requested": len(requests),
+        "opened": opened,
+        "rate": opened / elapsed if elapsed else 0,
+        "held": min(alive, beat),
+        "kib": kib,
+        "idle_cpu": idle,
+    }
+
+
+def fan_out(clients, members, messages, send):
+    """Per message: call `send(needle)`; (arrival latencies ms, send request ms)."""
+    latencies, request_ms = [], []
+    for n in range(messages + 1):
+        needle = f"fanout-{n}-{secrets.token_hex(4)}"
+        clients.watch(needle.encode())
+        start = time.perf_counter()
+        send(needle)
+        sent = time.perf_counter()
+        deadline = time.monotonic() + 30
+        while True:
+            seen = clients.seen(members, needle.encode())
+            if all(seen) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if n:  # message 0 warms up
+            latencies += [(t - start) * 1000 for t in seen if t]
+            request_ms.append((sent - start) * 1000)
+    latencies.sort()
+    return latencies, request_ms
+
+
+def portal_streams(port, data, args, pids):
+    clients = StreamClients(args.streams)
+    try:
+        members = min(MEMBERS, args.streams)
+        cookies = [m["cookie"] for m in data["members"][:members]]
+        cookies += [
+            data["fillers"][n % len(data["fillers"])]["cookie"]
+            for n in range(args.streams - members)
+        ]
+        requests = [(port, stream_request("/stream", c)) for c in cookies]
+        held = hold_streams(clients, requests, pids)
+        author = data["author"]
+
+        def send(needle):
+            body = urllib.parse.urlencode({"body": needle, "csrf_token": author["csrf"]}).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/app/rooms/{data['big']}/messages",
+                data=body,
+                headers={"Cookie": author["cookie"], "HX-Request": "true"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+
+        held["fanout"], held["send_ms"] = fan_out(clients, range(members), args.messages, send)
+        held["members"] = members
+        clients.close()
+        return held
+    finally:
+        clients.stop()
+
+
+def baseline_streams(redis_url, prefix, args):
+    """The bare gevent SSE server, two processes (as the portal's two workers)."""
+    import redis
+
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                os.path.join(ROOT, "bench", "streams.py"),
+                "--baseline-server",
+                str(port),
+                redis_url,
+                prefix,
+            ],
+            env={**os.environ, "SSE_HEARTBEAT_SECONDS": str(HEARTBEAT)},
+            start_new_session=True,
+        )
+        for port in ports
+    ]
+    clients = StreamClients(args.streams)
+    try:
+        deadline = time.monotonic() + 30
+        for port in ports:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the baseline SSE server did not start") from None
+                    time.sleep(0.2)
+        members = min(MEMBERS, args.streams)
+        paths = [f"/stream/{n + 1}" for n in range(members)]
+        paths += [f"/stream/{100000 + n}" for n in range(args.streams - members)]
+        requests = [(ports[i % 2], stream_request(p)) for i, p in enumerate(paths)]
+        held = hold_streams(clients, requests, [s.pid for s in servers])
+        client = redis.Redis.from_url(redis_url)
+        html = "<li class='message'>" + "x" * 400 + "</li>"
+
+        def send(needle):
+            # What a per-user fan-out costs: a message and an unread event per member.
+            event = json.dumps({"data": {"room_id": 1, "html": html + needle}, "type": "message"})
+            unread = json.dumps({"data": {"room_id": 1, "increment": 1}, "type": "unread"})
+            pipe = client.pipeline(transaction=False)
+            for user_id in range(1, members + 1):
+                pipe.publish(f"{prefix}user.{user_id}", event)
+                pipe.publish(f"{prefix}user.{user_id}", unread)
+            pipe.execute()
+
+        held["fanout"], _ = fan_out(clients, range(members), args.messages, send)
+        clients.close()
+        return held
+    finally:
+        clients.stop()
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(20)
+
+
+# ----------------------------------------------------------------------------- in-process
+
+
+def in_process(app, data, rounds=200):
+    """CPU ms per request through the test client: room page, send, bare hello."""
+    from flask import Flask, render_template_string
+    from sqlalchemy import event
+
+    def cpu_ms(client, call, n):
+        for _ in range(10):
+            call(client)
+        start = time.process_time()
+        for _ in range(n):
+            call(client)
+        return (time.process_time() - start) * 1000 / n
+
+    author = app.test_client()
+    author.set_cookie("session", data["author"]["cookie"].split("=", 1)[1])
+    sender = app.test_client()
+    s = data["senders"][0]
+    sender.set_cookie("session", s["cookie"].split("=", 1)[1])
+    page = f"/app/rooms/{data['page']}"
+
+    def send(client):
+        response = client.post(
+            f"/app/rooms/{s['room']}/messages",
+            data={"body": "In-process send", "csrf_token": s["csrf"]},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 200, response.status_code
+
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    room_ms = cpu_ms(author, lambda c: c.get(page), rounds)
+    event.listen(engine, "before_cursor_execute", count)
+    send(sender)
+    event.remove(engine, "before_cursor_execute", count)
+    per_send = len(statements)
+    send_ms = cpu_ms(sender, send, rounds // 2)
+
+    bare = Flask("bare")
+
+    @bare.get("/")
+    def hello():
+        return render_template_string("<p>Hello {{ name }}</p>", name="world")
+
+    hello_ms = cpu_ms(bare.test_client(), lambda c: c.get("/"), rounds * 5)
+    return {"room_ms": room_ms, "send_ms": send_ms, "hello_ms": hello_ms, "statements": per_send}
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def run_portal(database_url, args, redis_url, tmp, load, streams):
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    name = "postgresql" if database_url.startswith("postgres") else "sqlite"
+    instance = os.path.join(tmp, name)
+    os.makedirs(instance, exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORTAL_INSTANCE_PATH": instance,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET,
+        "SSE_CHANNEL_PREFIX": f"bench.{os.getpid()}.{name}.",
+        "SSE_HEARTBEAT_SECONDS": str(HEARTBEAT),
+        "SSE_MAX_STREAMS_PER_USER": "100000",
+        "RATELIMIT_ENABLED": "0",
+        "RQ_QUEUE": f"bench-{os.getpid()}",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "2",
+    }
+    if name == "postgresql":
+        reset_database(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    os.environ.update(env)
+    app = create_app()
+    with app.app_context():
+        upgrade()
+    data = seed(app)
+    print(f"  {name}: seeded; starting the Procfile's web line on port {port}", flush=True)
+    web = start(web_command(), env, os.path.join(instance, "web.log"))
+    result = {"name": name}
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", web)
+        time.sleep(1)
+        result["http"] = http_loads(load, port, data, args.seconds)
+        if streams:
+            print(f"  {name}: {args.streams} streams …", flush=True)
+            result["streams"] = portal_streams(port, data, args, workers(web))
+            result["prefix"] = env["SSE_CHANNEL_PREFIX"]
+    finally:
+        stop(web)
+    result["cpu"] = in_process(app, data)
+    return result
+
+
+def bare_hello(load, seconds, tmp):
+    port = free_port()
+    command = web_command().replace("wsgi:app", "bare_hello:app")
+    command = command.replace("exec gunicorn", "exec gunicorn --pythonpath bench", 1)
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
+    server = start(command, env, os.path.join(tmp, "hello.log"))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", server)
+        return load(port, [("GET", "/", {}, None)], CONCURRENCY, seconds)
+    finally:
+        stop(server)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--streams", type=int, default=2000, help="streams held (20000: the target)"
+    )
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per HTTP load")
+    parser.add_argument("--messages", type=int, default=5, help="fan-out messages measured")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="a throwaway PostgreSQL database (its tables are dropped)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    from portal.runtime import embedded_redis
+
+    tmp = tempfile.mkdtemp(prefix="portal-bench-")
+    redis_process = None
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis_process = embedded_redis.start(os.path.join(tmp, "redis.sock"), tmp)
+        redis_url = f"unix://{tmp}/redis.sock"
+    wrk = ensure_wrk()
+    if wrk:
+
+        def load(port, requests, connections, seconds):
+            return wrk_load(wrk, port, requests, connections, seconds, tmp)
+    else:
+        print("wrk not available: HTTP figures from a Python asyncio client", flush=True)
+        load = asyncio_load
+    print(
+        f"bench: {os.cpu_count()} cores, streams {args.streams}, {args.seconds} s per load",
+        flush=True,
+    )
+    try:
+        hello = bare_hello(load, args.seconds, tmp)
+        print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
+        runs = []
+        if not args.no_sqlite:
+            runs.append(
+                run_portal(
+                    f"sqlite:///{tmp}/bench.sqlite3", args, redis_url, tmp, load, streams=True
+                )
+            )
+        if args.postgres:
+            runs.append(
+                run_portal(args.postgres, args, redis_url, tmp, load, streams=args.no_sqlite)
+            )
+        stream_run = next(r for r in runs if "streams" in r)
+        print(f"  bare gevent SSE: {args.streams} streams …", flush=True)
+        base = baseline_streams(redis_url, stream_run["prefix"] + "base.", args)
+    finally:
+        if redis_process:
+            redis_process.terminate()
+    report(args, runs, stream_run, base, hello, wrk)
+
+
+def report(args, runs, stream_run, base, hello, wrk):
+    s = stream_run["streams"]
+    rows = [
+        (
+            "streams connected / still open after the first heartbeat",
+            f"{s['opened']:,} / {s['held']:,}",
+            f"{base['opened']:,} / {base['held']:,}",
+            f"{s['held'] / max(1, base['held']):.2f}",
+        ),
+        (
+            "stream connects per second",
+            f"{s['rate']:,.0f}",
+            f"{base['rate']:,.0f}",
+            f"{s['rate'] / max(1, base['rate']):.2f}",
+        ),
+        (
+            f"fan-out to a {s['members']:,}-member room ({s['opened']:,} connected): p50 / p99",
+            f"{pct(s['fanout'], 0.5):,.0f} / {pct(s['fanout'], 0.99):,.0f} ms",
+            f"{pct(base['fanout'], 0.5):,.0f} / {pct(base['fanout'], 0.99):,.0f} ms",
+            f"{pct(s['fanout'], 0.99) / pct(base['fanout'], 0.99):.2f} (p99)",
+        ),
+        (
+            f"one send into a {s['members']:,}-member room (request time, p50)",
+            f"{statistics.median(s['send_ms']):,.0f} ms",
+            "—",
+            "",
+        ),
+        (
+            "server memory per held stream",
+            f"{s['kib']:.1f} KiB",
+            f"{base['kib']:.1f} KiB",
+            f"{s['kib'] / base['kib']:.2f}" if base["kib"] > 0 else "",
+        ),
+        (
+            f"idle CPU with {s['opened']:,} held (heartbeat {HEARTBEAT} s)",
+            f"{s['idle_cpu']:.1f} % of a core",
+            f"{base['idle_cpu']:.1f} %",
+            "",
+        ),
+    ]
+    for run in runs:
+        h, db_name = run["http"], run["name"]
+        rows += [
+            (
+                f"sends/s, {SENDERS} concurrent senders, small rooms ({db_name}): rps / p99",
+                f"{h['sends'][0]:,.0f} / {h['sends'][2]:,.0f} ms",
+                "—",
+                "",
+            ),
+            (
+                f"room page, {CONCURRENCY} concurrent ({db_name}): rps / p50 / p99",
+                "{:,.0f} / {:,.0f} / {:,.0f} ms".format(*h["room page"]),
+                f"bare Flask hello {hello[0]:,.0f} rps",
+                f"{h['room page'][0] / hello[0]:.2f}",
+            ),
+            (
+                f"catch-up fragment `?after=` ({db_name}): rps / p99",
+                f"{h['catch-up'][0]:,.0f} / {h['catch-up'][2]:,.0f} ms",
+                "",
+                "",
+            ),
+            (
+                f"room list ({db_name}): rps / p99",
+                f"{h['room list'][0]:,.0f} / {h['room list'][2]:,.0f} ms",
+                "",
+                "",
+            ),
+        ]
+        c = run["cpu"]
+        rows.append(
+            (
+                f"CPU per request in-process ({db_name}): room page / send "
+                f"({c['statements']} SQL per send)",
+                f"{c['room_ms']:.1f} / {c['send_ms']:.1f} ms",
+                f"bare hello {c['hello_ms']:.2f} ms",
+                f"{c['room_ms'] / c['hello_ms']:.0f}",
+            )
+        )
+    print()
+    print(
+        f"HTTP load: {'wrk' if wrk else 'asyncio client'}; {os.cpu_count()} cores shared "
+        "with the load generator"
+    )
+    print("| figure | portal | bare baseline | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

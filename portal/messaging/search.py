@@ -1,0 +1,174 @@
+"""Full-text search over the rooms a user may see now: bodies, file names, room titles.
+
+The index is dialect-specific DDL kept in step by database triggers in the same
+transaction that writes a message (migration `c4a7e1d2f9b3`): SQLite has FTS5 tables
+`message_search` (rowid = message id) and `room_search` (rowid = room id); PostgreSQL has
+`message_search` (a tsvector per message, GIN-indexed). Deleted messages are not indexed.
+"""
+
+import re
+
+from markupsafe import Markup, escape
+from sqlalchemy import Integer, column, func, literal_column, select, table
+
+from portal.access import visible_rooms
+from portal.extensions import db
+from portal.models import Attachment, Message, Room, User
+
+#: Tables the search index owns; the models (and autogenerate) leave them alone.
+SEARCH_TABLES = re.compile(r"^(message|room)_search(_\w+)?$")
+LIMIT = 30
+#: Up to this many visible rooms, SQLite narrows the index by room tokens (see migration).
+ROOM_FILTER_MAX = 200
+QUERY_MAX = 200
+WORD = re.compile(r"\w+", re.UNICODE)
+# Highlight markers that cannot occur in escaped text; swapped for <mark> after escaping.
+START, STOP = "\x02", "\x03"
+MARKERS = re.compile(f"([{START}{STOP}])")
+MARK = Markup("<mark>{}</mark>")
+HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2"
+
+# The index's tables, for queries only (created by the migration, not by the models).
+MESSAGE_FTS = table("message_search", column("rowid", Integer))
+ROOM_FTS = table("room_search", column("rowid", Integer))
+PG_INDEX = table(
+    "message_search", column("message_id", Integer), column("room_id", Integer), column("document")
+)
+
+
+def is_search_table(name):
+    return bool(SEARCH_TABLES.match(name or ""))
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Alembic filter: the search index's tables are not the models' business."""
+    return not (type_ == "table" and reflected and compare_to is None and is_search_table(name))
+
+
+def terms(query):
+    """The words of a query, at most ten (each matched as a prefix)."""
+    return WORD.findall((query or "")[:QUERY_MAX].lower())[:10]
+
+
+class Hit:
+    """A matching message (or room, when `message_id` is None) with its highlighted snippet."""
+
+    __slots__ = ("room_id", "room_title", "message_id", "author_name", "created_at", "snippet")
+
+    def __init__(self, room_id, room_title, message_id, author_name, created_at, snippet):
+        self.room_id, self.room_title, self.message_id = room_id, room_title, message_id
+        self.author_name, self.created_at, self.snippet = author_name, created_at, snippet
+
+
+def search(user, query, limit=LIMIT):
+    """(rooms whose title matches, messages that match) in rooms `user` may see, newest first."""
+    words = terms(query)
+    if not words:
+        return [], []
+    rooms = visible_rooms(user).with_only_columns(Room.id)
+    if db.engine.dialect.name == "postgresql":
+        room_ids, message_rows = _postgresql(words, rooms, limit)
+    else:
+        room_ids, message_rows = _sqlite(words, rooms, limit, _few_rooms(user, rooms))
+    return _rooms(room_ids), _messages(message_rows)
+
+
+def _few_rooms(user, rooms):
+    """The user's room ids when there are few enough to narrow the index by; else None."""
+    if user.is_internal and user.access_all_rooms:
+        return None
+    ids = db.session.scalars(rooms.limit(ROOM_FILTER_MAX + 1)).all()
+    return ids if len(ids) <= ROOM_FILTER_MAX else None
+
+
+def _sqlite(words, rooms, limit, room_ids=None):
+    # \w+ words: nothing in them can break out of the quotes.
+    match = "{body files} : (" + " AND ".join(f'"{word}"*' for word in words) + ")"
+    if room_ids is not None:
+        if not room_ids:
+            return [], []
+        match += " AND room : (" + " OR ".join(f"r{room_id}" for room_id in room_ids) + ")"
+    title = " AND ".join(f'"{word}"*' for word in words)
+    # "+ 0": filter the matches, rather than run the MATCH once per visible room.
+    room_hits = select(ROOM_FTS.c.rowid).where(
+        literal_column("room_search").op("MATCH")(title), (ROOM_FTS.c.rowid + 0).in_(rooms)
+    )
+    fts = literal_column("message_search")
+    message_hits = (
+        select(
+            MESSAGE_FTS.c.rowid,
+            func.snippet(fts, 0, START, STOP, "…", 16),
+            func.snippet(fts, 1, START, STOP, "…", 16),
+        )
+        .join(Message, Message.id == MESSAGE_FTS.c.rowid)
+        .where(fts.op("MATCH")(match), Message.room_id.in_(rooms))
+        .order_by(MESSAGE_FTS.c.rowid.desc())
+        .limit(limit)
+    )
+    rows = [
+        (message_id, body if START in (body or "") or START not in (files or "") else files)
+        for message_id, body, files in db.session.execute(message_hits)
+    ]
+    return db.session.scalars(room_hits).all(), rows
+
+
+def _postgresql(words, rooms, limit):
+    tsquery = func.to_tsquery("simple", " & ".join(word + ":*" for word in words))
+    room_hits = select(Room.id).where(
+        Room.id.in_(rooms), func.to_tsvector("simple", Room.title).op("@@")(tsquery)
+    )
+    files = (
+        select(func.string_agg(Attachment.filename, " "))
+        .where(Attachment.message_id == Message.id)
+        .scalar_subquery()
+    )
+    document = Message.body + " " + func.coalesce(files, "")
+    headline = func.ts_headline("simple", document, tsquery, HEADLINE_OPTIONS)
+    message_hits = (
+        select(PG_INDEX.c.message_id, headline)
+        .join(Message, Message.id == PG_INDEX.c.message_id)
+        .where(PG_INDEX.c.document.op("@@")(tsquery), PG_INDEX.c.room_id.in_(rooms))
+        .order_by(PG_INDEX.c.message_id.desc())
+        .limit(limit)
+    )
+    return db.session.scalars(room_hits).all(), db.session.execute(message_hits).all()
+
+
+def _rooms(room_ids):
+    if not room_ids:
+        return []
+    rows = db.session.execute(
+        select(Room.id, Room.title, Room.last_activity_at)
+        .where(Room.id.in_(room_ids))
+        .order_by(Room.last_activity_at.desc())
+    )
+    return [Hit(rid, title, None, None, at, escape(title)) for rid, title, at in rows]
+
+
+def _messages(rows):
+    """Plain columns, not ORM objects: a results page needs little of each message."""
+    if not rows:
+        return []
+    snippets = dict(rows)
+    found = db.session.execute(
+        select(Message.id, Message.room_id, Room.title, User.name, Message.created_at)
+        .join(Room, Room.id == Message.room_id)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.id.in_(snippets))
+        .order_by(Message.id.desc())
+    )
+    return [
+        Hit(room_id, title, mid, author or "Former user", at, highlight(snippets[mid]))
+        for mid, room_id, title, author, at in found
+    ]
+
+
+def highlight(snippet):
+    """Escape the snippet, then turn the index's markers into <mark> elements."""
+    parts, marked = [], False
+    for piece in MARKERS.split((snippet or "").replace("\n", " ")):
+        if piece in (START, STOP):
+            marked = piece == START
+            continue
+        parts.append(MARK.format(piece) if marked else escape(piece))
+    return Markup("").join(parts)

@@ -1,0 +1,119 @@
+"""The access rules for editing, deleting and searching, as a table: route × persona.
+
+The message in the room is the creator's. Editing is the author's alone; deleting is
+the author's, or an admin's who can see the room; search shows a room's messages only
+to whoever may see that room now.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Message, User
+from tests.test_policy import LOGGED_OUT, PERSONAS, SECRET, TITLE, _log_in, world  # noqa: F401 (a fixture)
+
+GET, POST = "GET", "POST"
+STAFF_VIEWERS = {"creator", "added", "staff_all"}
+
+# (method, url template, form data, status for the author, prefix)
+MESSAGE_ROUTES = [
+    (GET, "/app/rooms/{id}/messages/{mid}/edit", None, 200, "app"),
+    (POST, "/app/rooms/{id}/messages/{mid}/edit", {"body": "changed words"}, 302, "app"),
+    (GET, "/app/rooms/{id}/messages/{mid}/delete", None, 200, "app"),
+    (POST, "/app/rooms/{id}/messages/{mid}/delete", {}, 302, "app"),
+    (GET, "/portal/rooms/{id}/messages/{mid}/edit", None, 200, "portal"),
+    (POST, "/portal/rooms/{id}/messages/{mid}/edit", {"body": "changed words"}, 302, "portal"),
+    (GET, "/portal/rooms/{id}/messages/{mid}/delete", None, 200, "portal"),
+    (POST, "/portal/rooms/{id}/messages/{mid}/delete", {}, 302, "portal"),
+]
+
+
+def expected_status(persona, prefix, allowed):
+    if persona in LOGGED_OUT:
+        return 302  # to the login page
+    if prefix == "app":
+        if persona == "creator":
+            return allowed
+        return 403 if persona in STAFF_VIEWERS else 404
+    return 403 if persona == "client" else 404  # the client sees the room, not as author
+
+
+CASES = [(p, r) for p in PERSONAS for r in MESSAGE_ROUTES]
+
+
+@pytest.mark.parametrize("persona,route", CASES, ids=[f"{p}-{r[0]}-{r[1]}" for p, r in CASES])
+def test_message_route_policy(client, app, world, persona, route):  # noqa: F811 (the shared fixture)
+    users, room_id = world
+    method, template, data, allowed, prefix = route
+    with app.app_context():
+        message_id = db.session.scalar(select(Message.id).where(Message.body == SECRET))
+    url = template.format(id=room_id, mid=message_id)
+    token = _log_in(client, app, users, persona)
+    if method == GET:
+        response = client.get(url)
+    else:
+        response = client.post(url, data={**(data or {}), "csrf_token": token})
+    expected = expected_status(persona, prefix, allowed)
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    body = response.get_data(as_text=True)
+    if expected >= 400 or persona in LOGGED_OUT:
+        assert TITLE not in body and SECRET not in body
+    with app.app_context():
+        message = db.session.get(Message, message_id)
+        changed = message.body != SECRET
+    assert changed is (method == POST and expected == allowed and persona not in LOGGED_OUT)
+
+
+SEARCHERS = [
+    ("creator", "app", True),
+    ("added", "app", True),
+    ("staff_all", "app", True),
+    ("admin", "app", False),
+    ("staff", "app", False),
+    ("removed", "app", False),
+    ("client", "portal", True),
+    ("outsider", "portal", False),
+    ("removed_client", "portal", False),
+]
+
+
+@pytest.mark.parametrize("persona,prefix,sees", SEARCHERS)
+def test_search_finds_only_rooms_visible_now(client, app, world, persona, prefix, sees):  # noqa: F811 (the shared fixture)
+    users, room_id = world
+    _log_in(client, app, users, persona)
+    for query in ("bluebird", "codename blue", "merger"):
+        response = client.get(f"/{prefix}/search", query_string={"q": query})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        assert (f"/rooms/{room_id}" in body) is sees, (persona, query)
+        assert (TITLE in body) is sees, (persona, query)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_search_pages_belong_to_their_side(client, app, world, persona):  # noqa: F811 (the shared fixture)
+    users, _room_id = world
+    _log_in(client, app, users, persona)
+    workspace, portal = client.get("/app/search?q=x"), client.get("/portal/search?q=x")
+    if persona in LOGGED_OUT:
+        assert workspace.status_code == portal.status_code == 302
+    elif persona in {"client", "outsider", "removed_client"}:
+        assert (workspace.status_code, portal.status_code) == (404, 200)
+    else:
+        assert (workspace.status_code, portal.status_code) == (200, 404)
+
+
+def test_admin_may_delete_others_messages_only_in_rooms_they_see(client, app, world):  # noqa: F811 (the shared fixture)
+    users, room_id = world
+    with app.app_context():
+        message_id = db.session.scalar(select(Message.id).where(Message.body == SECRET))
+    url = f"/app/rooms/{room_id}/messages/{message_id}"
+    client.login("admin@example.test")
+    assert client.form_post(f"{url}/delete").status_code == 404
+    with app.app_context():
+        db.session.get(User, users["admin"].id).access_all_rooms = True
+        db.session.commit()
+    assert client.form_post(f"{url}/edit", {"body": "admin words"}).status_code == 403
+    assert client.form_post(f"{url}/delete").status_code == 302
+    with app.app_context():
+        message = db.session.get(Message, message_id)
+        assert message.deleted_at is not None and message.deleted_by_id == users["admin"].id
