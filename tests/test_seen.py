@@ -5,10 +5,10 @@ import re
 
 from portal.extensions import db
 from portal.live.seen import broadcast_seen
+from portal.messaging.grouping import initials
 from portal.messaging.messages import post_message
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import create_room
-from portal.messaging.seen import initials
 from portal.models import Room, User
 
 
@@ -23,7 +23,7 @@ def _seen_rows(page):
 def test_initials():
     assert initials("Ada Lovelace") == "AL"
     assert initials("Grace Brewster Hopper") == "GH"
-    assert initials("Cher") == "CH"
+    assert initials("Cher") == "C"
     assert initials("") == "?"
 
 

@@ -39,7 +39,6 @@ def event_stream(app, hub, subscription, session_token, sock=None):
                 if _client_gone(sock):
                     return
                 yield ": heartbeat\n\n"
-                presence.refresh(app, live, user_id, online)
                 next_beat = time.monotonic() + heartbeat
                 continue
             if event is None:
