@@ -36,7 +36,7 @@ def test_group_classes_follow_author_time_and_day():
 
 def test_initials_day_labels_and_file_kinds():
     assert initials("Cleo Client") == "CC"
-    assert initials("ada") == "A"
+    assert initials("ada") == "AD"
     assert initials("Mary Ann de la Cruz") == "MC"
     assert initials("  ") == "?"
     today = date(2026, 3, 10)

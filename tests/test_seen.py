@@ -23,7 +23,7 @@ def _seen_rows(page):
 def test_initials():
     assert initials("Ada Lovelace") == "AL"
     assert initials("Grace Brewster Hopper") == "GH"
-    assert initials("Cher") == "C"
+    assert initials("Cher") == "CH"
     assert initials("") == "?"
 
 

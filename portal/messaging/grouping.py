@@ -29,12 +29,13 @@ def group_classes(message, previous=None, first=False, zone=UTC):
 
 
 def initials(name):
-    """Up to two capital letters for an avatar: 'Cleo Client' → 'CC'."""
+    """Two capital letters for an avatar: 'Cleo Client' → 'CC', 'Cher' → 'CH'."""
     words = [w for w in (name or "").split() if w[:1].isalnum()]
     if not words:
         return "?"
-    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
-    return letters.upper()
+    if len(words) > 1:
+        return (words[0][0] + words[-1][0]).upper()
+    return words[0][:2].upper()
 
 
 def avatar_colour(author_id):
