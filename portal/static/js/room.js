@@ -200,6 +200,7 @@
 
   composer.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || event.isComposing || lost || event.target !== box) return;
+    if (event.defaultPrevented) return; // e.g. Enter picked a @mention suggestion
     var send = event.ctrlKey || event.metaKey || (enterSends && !event.shiftKey && !event.altKey);
     if (!send) return;
     event.preventDefault();
