@@ -109,8 +109,12 @@ def from_environment(instance):
         "RATELIMIT_SWALLOW_ERRORS": _bool("RATELIMIT_SWALLOW_ERRORS", True),
         "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 5 minutes"),
         "LOGIN_FAILURE_IP_LIMIT": os.environ.get("LOGIN_FAILURE_IP_LIMIT", "50 per 5 minutes"),
+        # Wrong current passwords at /password/change before that session is ended.
+        "PASSWORD_CHANGE_MAX_FAILURES": _int("PASSWORD_CHANGE_MAX_FAILURES", 5),
         "PASSWORD_FORGOT_LIMIT": os.environ.get("PASSWORD_FORGOT_LIMIT", "5 per 15 minutes"),
         "PASSWORD_FORGOT_IP_LIMIT": os.environ.get("PASSWORD_FORGOT_IP_LIMIT", "20 per hour"),
+        # Threads per web process hashing passwords (scrypt, ~120 ms each) off the event loop.
+        "PASSWORD_HASH_THREADS": _int("PASSWORD_HASH_THREADS", 2),
         "INVITE_LIMIT": os.environ.get("INVITE_LIMIT", "50 per hour"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance, "uploads"),
         "MAX_UPLOAD_MB": max_upload_mb,
@@ -123,8 +127,19 @@ def from_environment(instance):
         "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
         "MAX_FILES_PER_MESSAGE": 10,
+        # Image processing at once: per web process, and per user across processes.
+        "IMAGE_WORKERS_PER_PROCESS": _int("IMAGE_WORKERS_PER_PROCESS", 2),
+        "IMAGE_UPLOADS_PER_USER": _int("IMAGE_UPLOADS_PER_USER", 2),
+        "IMAGE_WAIT_SECONDS": _int("IMAGE_WAIT_SECONDS", 30),
         # Whole request: ten files at the limit plus room for the text fields.
         "MAX_CONTENT_LENGTH": (max_upload_mb * 10 + 1) * 1024 * 1024,
+        # Bodies of requests other than uploads: logged in, and without a login session.
+        "FORM_MAX_BODY_KB": _int("FORM_MAX_BODY_KB", 256),
+        "ANONYMOUS_MAX_BODY_KB": _int("ANONYMOUS_MAX_BODY_KB", 16),
+        # Total size of all stored files in MB (0: no quota).
+        "STORAGE_QUOTA_MB": _int("STORAGE_QUOTA_MB", 0),
+        # Messages one user may post (over the web), e.g. "30 per minute".
+        "MESSAGE_LIMIT": os.environ.get("MESSAGE_LIMIT", "30 per minute"),
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         # Reply by email: the mail-in process and the address in notification Reply-To headers.
         "INBOUND_SMTP_HOST": os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1"),
@@ -135,6 +150,9 @@ def from_environment(instance):
         # Shared secret for POST /inbound/email; unset turns the endpoint off (404).
         "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET") or None,
         "INBOUND_MAX_BYTES": max_upload_mb * 10 * 1024 * 1024,
+        # Server-side login sessions: at most this old, and ended after this long unused.
+        "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 30 * 24),
+        "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 7 * 24),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),

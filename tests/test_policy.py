@@ -87,6 +87,7 @@ OTHER_ROUTES = {
     "/settings/users/<int:user_id>/resend": "test_invitations",
     "/invite/<token>": "test_invitations",
     "/password/forgot": "test_password_reset",
+    "/invitation/resend": "test_invitation_pending_login (same answer for every email)",
     "/password/reset/<token>": "test_password_reset",
     "/password/change": "test_password_reset",
     "/files/<int:attachment_id>/<filename>": "test_downloads (viewers 200; others, anonymous 404)",

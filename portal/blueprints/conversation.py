@@ -25,6 +25,7 @@ from portal.messaging.reading import first_unread_id, mark_read
 from portal.messaging.rooms import participant_ids
 from portal.messaging.seen import seen_markers, staff_read_through
 from portal.people.users import users_by_ids
+from portal.web.inputs import parse_id
 
 #: (rule, endpoint, methods, view) for every shared room route.
 ROOM_ROUTES = []
@@ -64,8 +65,7 @@ def vary(response):
 
 
 def _int_arg(name):
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 @room_route("/rooms/<int:room_id>")
@@ -96,7 +96,7 @@ def send(room, side):
     try:
         message = _post(room, form)
     except MessageError as exc:
-        return _refused(room, side, form, str(exc))
+        return _refused(room, side, form, str(exc), exc.status)
     if is_htmx():
         fragment = render_template(
             "rooms/_sent.html", message=message, client_msg_id=new_client_msg_id()
@@ -109,8 +109,7 @@ def send(room, side):
 @room_route("/rooms/<int:room_id>/read", methods=["POST"])
 def read(room, side):
     """POST …/read with `through`: the page saw messages up to that id while visible."""
-    through = request.form.get("through", "")
-    mark_read(current_user, room, int(through) if through.isdigit() else None)
+    mark_read(current_user, room, parse_id(request.form.get("through")))
     return "", 204
 
 
@@ -155,12 +154,12 @@ def _post(room, form):
     )
 
 
-def _refused(room, side, form, error):
+def _refused(room, side, form, error, status=422):
     """A refused message: the error in the composer (htmx) or the room page, draft kept."""
     form.body.errors = [error]
     if not is_htmx():
-        return room_page(room, side, form=form, status=422)
-    response = make_response(render_template("rooms/_composer_error.html", error=error), 422)
+        return room_page(room, side, form=form, status=status)
+    response = make_response(render_template("rooms/_composer_error.html", error=error), status)
     response.headers["HX-Retarget"] = "#composer-error"
     response.headers["HX-Reswap"] = "innerHTML"
     return vary(response)

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from portal.messaging.messages import BODY_MAX
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import NAME_MAX
+from portal.web.inputs import coerce_id, parse_id
 
 
 def new_client_msg_id():
@@ -40,10 +41,18 @@ class ParticipantsField(SelectMultipleField):
 
 
 class NewConversationForm(TitleForm):
-    participant_ids = ParticipantsField("Participants", coerce=int)
+    participant_ids = ParticipantsField("Participants", coerce=coerce_id)
     new_client_name = StringField("New client's name", validators=[Length(max=NAME_MAX)])
     new_client_email = StringField("New client's email", validators=[Length(max=254)])
 
 
 class ParticipantsForm(FlaskForm):
-    participant_ids = ParticipantsField("Participants", coerce=int)
+    participant_ids = ParticipantsField("Participants", coerce=coerce_id)
+    # Who the form showed as participants: only the user's own changes are applied.
+    shown_ids = HiddenField()
+
+    def shown(self):
+        """The ids the form was opened with, or None (an older form without the field)."""
+        if self.shown_ids.data is None:
+            return None
+        return {parse_id(v) for v in self.shown_ids.data.split()} - {None}

@@ -14,6 +14,11 @@ FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP":
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 #: Pixels per image (summed over an animation's frames): 40 MP is a large phone photo.
 MAX_PIXELS = 40_000_000
+#: Frames per animation: enough for any sticker or screen recording worth sharing.
+MAX_FRAMES = 200
+#: What each frame costs at least, in pixels: seeking, compositing and re-encoding a frame
+#: has a fixed price, so thousands of 1×1 frames are as costly as one large image.
+FRAME_MIN_PIXELS = 64 * 1024
 THUMB_SIDE = 800
 THUMB_FORMAT, THUMB_EXTENSION, THUMB_TYPE = "WEBP", ".webp", "image/webp"
 
@@ -23,6 +28,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 class ImageRefused(Exception):
     """An image too large to decode safely."""
+
+
+def frame_cost(width, height):
+    """The pixel budget one frame of this size uses."""
+    return max(width * height, FRAME_MIN_PIXELS)
 
 
 @dataclass
@@ -47,13 +57,13 @@ class Picture:
         return EXTENSIONS[self.format]
 
 
-def decode(path, max_pixels=MAX_PIXELS):
+def decode(path, max_pixels=MAX_PIXELS, max_frames=MAX_FRAMES):
     """The image at `path` fully decoded and oriented, None if it isn't one; refuses bombs."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path, formats=list(FORMATS)) as image:
-                return _decode(image, max_pixels)
+                return _decode(image, max_pixels, max_frames)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRefused(str(exc)) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
@@ -61,15 +71,23 @@ def decode(path, max_pixels=MAX_PIXELS):
             return None
 
 
-def _decode(image, max_pixels):
+def _decode(image, max_pixels, max_frames):
     width, height = image.size
     if width * height > max_pixels:
         raise ImageRefused(f"{width}×{height} pixels")
+    # Formats that state their frame count in the header are refused before any decoding.
+    declared = getattr(image, "n_frames", 1) if image.format != "GIF" else 1
+    if declared > max_frames:
+        raise ImageRefused(f"{declared} frames (the limit is {max_frames})")
     animated = getattr(image, "is_animated", False)
-    frames, durations = [], []
-    # Seeking decodes the previous frame, so count pixels before going further.
+    frames, durations, cost = [], [], 0
+    # Seeking decodes the previous frame, so count before going further; a frame is only
+    # decoded (in _clean) once its own size has been charged against the budget.
     for index, frame in enumerate(ImageSequence.Iterator(image)):
-        if (index + 1) * width * height > max_pixels:
+        if index + 1 > max_frames:
+            raise ImageRefused(f"more than {max_frames} frames")
+        cost += frame_cost(*frame.size)
+        if cost > max_pixels:
             raise ImageRefused(f"{index + 1} frames of {width}×{height} pixels")
         frames.append(_clean(frame, animated))
         durations.append(frame.info.get("duration", 100))

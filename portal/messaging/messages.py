@@ -2,6 +2,7 @@
 
 import re
 
+from flask import current_app, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -12,6 +13,8 @@ from portal.messaging import reading, uploads
 from portal.messaging.mentions import new_mentions
 from portal.models import Message, Room
 from portal.models.base import utcnow
+from portal.people import quotas
+from portal.web.text import is_blank, neutralize_bidi
 
 BODY_MAX = 10_000
 PAGE_SIZE = 50
@@ -19,12 +22,40 @@ CLIENT_MSG_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class MessageError(ValueError):
-    """A refused message, with what to tell the sender."""
+    """A refused message, with what to tell the sender (and the HTTP status to answer with)."""
+
+    status = 422
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class MessageRateError(MessageError):
+    """The sender posted too many messages in a short time (answered with 429)."""
+
+    status = 429
+
+
+def count_message(author):
+    """Count one message by `author` against MESSAGE_LIMIT (web requests only)."""
+    if not has_request_context():
+        return
+    if not quotas.take("MESSAGE_LIMIT", "messages", f"user:{author.id}"):
+        limit = current_app.config["MESSAGE_LIMIT"]
+        raise MessageRateError(
+            f"You are sending messages very fast (the limit is {limit}). Wait a moment and "
+            "send it again — your draft is kept."
+        )
 
 
 def clean_body(body):
-    """Line endings normalised, trailing space trimmed; refuses empty and oversized bodies."""
-    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    """Line endings normalised, trailing space trimmed, bidi overrides dropped; refuses
+    oversized bodies. A body of only invisible characters is empty."""
+    body = neutralize_bidi(body).replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    if is_blank(body):
+        body = ""
     if len(body) > BODY_MAX:
         raise MessageError(
             f"That message is {len(body):,} characters long; the limit is {BODY_MAX:,}."
@@ -37,11 +68,13 @@ def post_message(room, author, body, client_msg_id=None, files=(), attachments=(
 
     A repeated `client_msg_id` returns the first message. `attachments` are unsaved
     Attachment objects already on disk. Whatever fails, none of the files stays stored.
+    The message counts against the sender's MESSAGE_LIMIT before any file is processed.
     """
+    count_message(author)
     try:
-        stored = uploads.store_files(files)
+        stored = uploads.store_files(files, author.id)
     except uploads.UploadError as exc:
-        raise MessageError(str(exc)) from exc
+        raise MessageError(str(exc), exc.status) from exc
     attachments = [*attachments, *stored]
     try:
         message = _post(room, author, body, client_msg_id, attachments, now)

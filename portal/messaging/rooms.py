@@ -1,14 +1,16 @@
 """Verbs on rooms: create, rename, archive, change participants, list for a user."""
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.access import visible_rooms
 from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
 from portal.messaging.reading import unread_counts
 from portal.models import Message, Participant, Room, User
-from portal.models.base import one_line, utcnow
+from portal.models.base import utcnow
 from portal.models.rooms import TITLE_MAX
+from portal.web.text import clean_name
 
 
 class RoomError(ValueError):
@@ -16,7 +18,7 @@ class RoomError(ValueError):
 
 
 def clean_title(title):
-    title = one_line(title)
+    title = clean_name(title)
     if not title:
         raise RoomError("Give the conversation a title.")
     if len(title) > TITLE_MAX:
@@ -52,19 +54,26 @@ def participant_ids(room):
     )
 
 
-def set_participants(room, actor, wanted_ids):
-    """Make the room's participants `wanted_ids` (the creator stays); returns (added, removed)."""
+def set_participants(room, actor, wanted_ids, shown_ids=None):
+    """Make the room's participants `wanted_ids` (the creator stays); returns (added, removed).
+
+    With `shown_ids` (who the form showed as participants), only the differences the user
+    made are applied: someone removed or added by another person meanwhile stays so.
+    """
     if room.is_archived:
         raise RoomError("This conversation is archived. Unarchive it to change participants.")
     current = participant_ids(room)
-    wanted = {u.id for u in selectable_users(set(wanted_ids))}
+    wanted_ids = set(wanted_ids)
+    if shown_ids is not None:
+        shown_ids = set(shown_ids)
+        wanted_ids = (current | (wanted_ids - shown_ids)) - (shown_ids - wanted_ids)
+    wanted = {u.id for u in selectable_users(wanted_ids)}
     # Deactivated participants stay listed unless explicitly dropped from the form.
-    wanted |= {uid for uid in current & set(wanted_ids)}
+    wanted |= {uid for uid in current & wanted_ids}
     if room.created_by_id:
         wanted.add(room.created_by_id)
     added, removed = wanted - current, current - wanted
-    for user_id in sorted(added):
-        db.session.add(Participant(room_id=room.id, user_id=user_id, added_by_id=actor.id))
+    _insert_participants(room, actor, added)
     if removed:
         db.session.execute(
             delete(Participant).where(
@@ -75,6 +84,26 @@ def set_participants(room, actor, wanted_ids):
     if added or removed:
         send(participants_changed, room=room, added=added, removed=removed)
     return added, removed
+
+
+def _insert_participants(room, actor, user_ids):
+    """Add participants; one already added by a concurrent request is left as it is."""
+    if not user_ids:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "room_id": room.id,
+            "user_id": uid,
+            "added_by_id": actor.id,
+            "added_at": now,
+            "muted": False,
+        }
+        for uid in sorted(user_ids)
+    ]
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(Participant).values(rows)
+    db.session.execute(insert.on_conflict_do_nothing(index_elements=["room_id", "user_id"]))
 
 
 def rename_room(room, title):

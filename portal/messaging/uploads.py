@@ -11,9 +11,12 @@ import re
 import secrets
 
 from flask import current_app
+from sqlalchemy import func, select
 
+from portal.extensions import db
 from portal.messaging import images
 from portal.messaging.filenames import clean_filename, from_browser
+from portal.messaging.image_slots import ImageBusy, image_slot
 from portal.messaging.storage import get_storage
 from portal.models import Attachment
 from portal.runtime.offload import offload
@@ -38,10 +41,14 @@ OCTET_STREAM = "application/octet-stream"
 
 
 class UploadError(ValueError):
-    """A refused upload, with what to tell the sender."""
+    """A refused upload, with what to tell the sender (and the HTTP status to answer with)."""
+
+    def __init__(self, message, status=422):
+        super().__init__(message)
+        self.status = status
 
 
-def store_files(files):
+def store_files(files, user_id=None):
     """Unsaved Attachments for the non-empty uploads in `files`, their contents on disk."""
     files = [f for f in files if f and f.filename]
     limit = current_app.config["MAX_FILES_PER_MESSAGE"]
@@ -53,14 +60,29 @@ def store_files(files):
     stored = []
     try:
         for upload in files:
-            stored.append(_store(upload))
+            stored.append(_store(upload, user_id))
+            _check_quota(stored)
     except BaseException:
         discard(stored)
         raise
     return stored
 
 
-def _store(upload):
+def _check_quota(stored):
+    """Refuse when the files stored so far would take the workspace past STORAGE_QUOTA_MB."""
+    quota_mb = current_app.config["STORAGE_QUOTA_MB"]
+    if not quota_mb:
+        return
+    used = db.session.scalar(select(func.coalesce(func.sum(Attachment.size), 0)))
+    if used + sum(a.size or 0 for a in stored) > quota_mb * 1024 * 1024:
+        raise UploadError(
+            f"The workspace's file storage is full (the quota is {quota_mb} MB). "
+            "Nothing was sent; ask an admin to make room.",
+            status=413,
+        )
+
+
+def _store(upload, user_id=None):
     filename = clean_filename(from_browser(upload.filename))
     key = secrets.token_hex(16)
     raw = _path(f"{key[:2]}/{key}.bin")
@@ -68,7 +90,7 @@ def _store(upload):
     attachment = Attachment(filename=filename, storage_name=f"{key[:2]}/{key}.bin")
     try:
         attachment.size = _copy(upload, raw, filename)
-        _recognise_image(attachment, raw, filename)
+        _recognise_image(attachment, raw, filename, user_id)
         get_storage().keep([n for n in (attachment.storage_name, attachment.thumb_name) if n])
     except BaseException:
         discard([attachment])
@@ -94,15 +116,26 @@ def _copy(upload, path, filename):
     return size
 
 
-def _recognise_image(attachment, raw, filename):
+def _recognise_image(attachment, raw, filename, user_id=None):
     """Re-encode a real image in place of the upload (plus a thumbnail); else keep the bytes."""
+    try:
+        with image_slot(user_id):
+            _process_image(attachment, raw, filename)
+    except ImageBusy as exc:
+        raise UploadError(
+            f"{exc} Try sending “{filename}” again in a moment. Nothing was sent.", status=429
+        ) from exc
+
+
+def _process_image(attachment, raw, filename):
     try:
         picture = offload(images.decode, raw)
     except images.ImageRefused as exc:
         current_app.logger.info("refused image %r: %s", filename, exc)
         raise UploadError(
-            f"“{filename}” has too many pixels to process safely (the limit is "
-            f"{images.MAX_PIXELS // 1_000_000} megapixels). Nothing was sent."
+            f"“{filename}” has too many pixels or frames to process safely (the limits are "
+            f"{images.MAX_PIXELS // 1_000_000} megapixels in all frames together and "
+            f"{images.MAX_FRAMES} frames per animation). Nothing was sent."
         ) from exc
     if picture is None:
         extension = os.path.splitext(filename)[1].lower()

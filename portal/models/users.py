@@ -7,6 +7,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
+from portal.runtime.offload import offload
+
+# Compared against when a user has no password yet (invited): costs a real hash, never matches.
+_UNUSABLE_HASH = generate_password_hash("no password set")
 
 NAME_MAX = 120
 INTERNAL = "internal"
@@ -57,10 +61,14 @@ class User(UserMixin, db.Model):
         return "active" if self.activated_at else "invited"
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        """Hash in the bounded password pool: scrypt must never run on the event loop."""
+        self.password_hash = offload(generate_password_hash, password, pool="passwords")
 
     def check_password(self, password):
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        """Always one hash, so a user without a password answers as slowly as everyone else."""
+        stored = self.password_hash or _UNUSABLE_HASH
+        matches = offload(check_password_hash, stored, password, pool="passwords")
+        return bool(self.password_hash) and matches
 
     def __repr__(self):
         return f"<User {self.id} {self.kind} {self.email}>"
@@ -79,6 +87,8 @@ class LoginSession(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped at most once a minute by requests; the idle timeout counts from here.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
@@ -102,7 +112,11 @@ class Invitation(db.Model):
     user: Mapped[User] = relationship()
 
 
-def active_admin_count():
-    return db.session.scalar(
-        db.select(func.count(User.id)).where(User.is_admin.is_(True), User.active.is_(True))
+def active_admin_count(excluding=None):
+    """Admins who can log in now: active and activated (an invited admin doesn't count)."""
+    query = db.select(func.count(User.id)).where(
+        User.is_admin.is_(True), User.active.is_(True), User.activated_at.is_not(None)
     )
+    if excluding is not None:
+        query = query.where(User.id != excluding)
+    return db.session.scalar(query)

@@ -1,14 +1,14 @@
 """Verbs for Settings → Invite & Manage Users: list people, edit one."""
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.events import send, user_access_changed
 from portal.extensions import db
 from portal.models import User
-from portal.models.base import one_line
 from portal.models.users import CLIENT, INTERNAL, NAME_MAX, active_admin_count
 from portal.people import links
 from portal.people.sessions import revoke_sessions
+from portal.web.text import clean_name
 
 
 class UserUpdateError(ValueError):
@@ -17,6 +17,22 @@ class UserUpdateError(ValueError):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
+
+
+def _lock_admin_rows():
+    """Serialize admin changes: a concurrent demotion waits until this one commits.
+
+    A fresh transaction whose first statement writes every admin row: PostgreSQL locks
+    those rows (the other request re-reads them once it gets the lock), SQLite takes its
+    write lock before anything is read, so the count that follows is never stale.
+    """
+    db.session.commit()
+    db.session.execute(
+        update(User)
+        .where(User.is_admin.is_(True))
+        .values(is_admin=User.is_admin)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def people_by_kind():
@@ -30,7 +46,7 @@ def people_by_kind():
 
 def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=None):
     """Apply the pencil-icon form; admin and all-rooms only ever apply to internal users."""
-    name = one_line(name)
+    name = clean_name(name)
     if not name:
         raise UserUpdateError("Enter a name.", "name")
     if len(name) > NAME_MAX:
@@ -56,9 +72,11 @@ def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=No
 
 
 def _ensure_an_admin_remains(user, actor, is_admin, active):
-    if not (user.is_admin and user.active) or (is_admin and active):
+    """Refuse to demote or deactivate the last active admin; atomic across requests."""
+    if not (user.is_admin and user.is_active) or (is_admin and active):
         return
-    if active_admin_count() > 1:
+    _lock_admin_rows()
+    if active_admin_count(excluding=user.id) >= 1:
         return
     who = "You are" if user.id == actor.id else f"{user.name} is"
     field = "is_admin" if not is_admin else "active"

@@ -1,6 +1,7 @@
 """Verbs on invitations: invite a person by email, re-send, accept (set a password)."""
 
 import logging
+import re
 import smtplib
 
 from email_validator import EmailNotValidError, validate_email
@@ -8,23 +9,34 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models.base import one_line, utcnow
+from portal.models.base import utcnow
 from portal.models.users import KINDS, NAME_MAX, normalize_email
 from portal.notify.mail import send_email
-from portal.people import links
+from portal.people import links, quotas
 from portal.people.users import create_user, find_user_by_email
+from portal.web.text import clean_name
 
 log = logging.getLogger(__name__)
 
+# The invitation email quotes the name: it must not carry a link of the inviter's choosing.
+LINK_LIKE = re.compile(r"://|www\.|[<>]", re.IGNORECASE)
 EMAIL_MAX = 254
 
 
 class InvitationError(ValueError):
     """A refused invitation, with a message for the page (and the form field it is about)."""
 
+    status = 400
+
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
+
+
+class InvitationLimitError(InvitationError):
+    """The inviter has sent too many invitations lately (answered with 429)."""
+
+    status = 429
 
 
 class InvitationEmailError(InvitationError):
@@ -38,16 +50,19 @@ class InvitationEmailError(InvitationError):
 def invite_user(email, name, kind, invited_by, now=None):
     """Create an invited user and email them a single-use link to set a password."""
     email = _clean_email(email)
-    name = one_line(name)
+    name = clean_name(name)
     if not name:
         raise InvitationError("Enter the person's name.", "name")
     if len(name) > NAME_MAX:
         raise InvitationError(f"The name can be at most {NAME_MAX} characters.", "name")
+    if LINK_LIKE.search(name):
+        raise InvitationError("A name can't contain a web address.", "name")
     if kind not in KINDS:
         raise InvitationError("Choose internal user or client.", "kind")
     duplicate = InvitationError(f"There is already a user with the email {email}.", "email")
     if find_user_by_email(email) is not None:
         raise duplicate
+    _count_invitation(invited_by)
     now = now or utcnow()
     try:
         user = create_user(email, name, kind, now=now)
@@ -63,10 +78,22 @@ def resend_invitation(user, invited_by, now=None):
     """Send a new link to an invited user; their earlier links stop working."""
     if user.status != "invited":
         raise InvitationError(f"{user.name} is not waiting for an invitation.")
+    _count_invitation(invited_by, user)
     now = now or utcnow()
     user.invited_at = now
     token = _issue(user, now)
     _send(user, token, invited_by)
+
+
+def resend_on_request(email, now=None):
+    """The login page's "re-send my invitation": silent whether or not anyone is invited."""
+    user = find_user_by_email(email)
+    if user is None or user.status != "invited":
+        return
+    try:
+        resend_invitation(user, None, now=now)
+    except InvitationError as exc:
+        log.info("self-service invitation re-send to %s refused: %s", user.email, exc)
 
 
 def invitation_link(token, now=None):
@@ -75,6 +102,18 @@ def invitation_link(token, now=None):
     if link is None or link.user.activated_at is not None:
         return None
     return link
+
+
+def _count_invitation(invited_by, invitee=None):
+    """Every invitation and re-send, from any route, counts against INVITE_LIMIT (per
+    inviter; a re-send the invitee asked for counts against the invitee)."""
+    key = f"user:{invited_by.id}" if invited_by is not None else f"invitee:{invitee.id}"
+    if not quotas.take("INVITE_LIMIT", "invitations", key):
+        raise InvitationLimitError(
+            "You have sent too many invitations in a short time. Please wait a while and "
+            "try again.",
+            "email",
+        )
 
 
 def _clean_email(email):

@@ -34,6 +34,12 @@ def check_new_password(user, password, confirm):
         raise PasswordError("The two passwords don't match.")
 
 
+def replace_password(user, password, now=None):
+    """Set a new password; every outstanding reset and invitation link stops working."""
+    user.set_password(password)
+    links.revoke_links(user, now=now or utcnow())
+
+
 def request_password_reset(email, now=None):
     """Email a reset link if `email` belongs to an active account; silent either way."""
     now = now or utcnow()
@@ -81,11 +87,10 @@ def set_password_by_link(link, password, confirm, now=None):
     if not links.use_link(link, now=now):
         db.session.rollback()
         raise PasswordError(_SPENT[link.purpose])
-    user.set_password(password)
+    replace_password(user, password, now)
     if user.activated_at is None:
         user.activated_at = now
     revoke_sessions(user)
-    links.revoke_links(user, link.purpose, now=now)
     db.session.commit()
     return user
 
@@ -95,6 +100,6 @@ def change_password(user, current, password, confirm):
     if not user.check_password(current or ""):
         raise WrongPasswordError("That is not your current password.")
     check_new_password(user, password, confirm)
-    user.set_password(password)
+    replace_password(user, password)
     revoke_sessions(user, keep_current=True)
     db.session.commit()

@@ -5,12 +5,17 @@ can be changed without restarting; counters live in Redis (`RATELIMIT_STORAGE_UR
 """
 
 import hashlib
+import logging
 
-from flask import g, request
+import redis
+from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal.models.users import normalize_email
+from portal.runtime.queues import get_redis
+
+log = logging.getLogger(__name__)
 
 
 def ip_and_email():
@@ -34,3 +39,22 @@ def note_failed_login():
 def login_failed(_response):
     """Deduct only failed attempts: a correct password never counts against anyone."""
     return g.get("login_failed", False)
+
+
+def current_user_key():
+    """The logged-in user: limits on their own actions follow them across addresses."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+def wrong_current_password():
+    """Count a wrong current password in this login session; True once it must end."""
+    note_failed_login()
+    key = f"password-change-failures:{session.get('sid', '')}"
+    try:
+        client = get_redis()
+        failures = client.incr(key)
+        client.expire(key, 3600)
+    except redis.RedisError:
+        log.warning("wrong current password not counted: Redis unavailable")
+        return False
+    return failures >= current_app.config["PASSWORD_CHANGE_MAX_FAILURES"]

@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
 from portal.models.users import INTERNAL, KINDS, normalize_email
+from portal.web.text import clean_name
 
 
 class Side(NamedTuple):
@@ -58,7 +59,7 @@ def create_user(
     now = now or utcnow()
     user = User(
         email=email,
-        name=name.strip(),
+        name=clean_name(name),
         kind=kind,
         is_admin=is_admin and kind == INTERNAL,
         access_all_rooms=access_all_rooms and kind == INTERNAL,

@@ -4,6 +4,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 
 from portal.messaging.uploads import limits_text
+from portal.web.inputs import UPLOAD_ENDPOINTS
 
 MESSAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
@@ -45,6 +46,8 @@ def _csrf_error(error):
 
 def _too_large(error):
     """413: say what the limits are, so the sender knows what will go through."""
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        return _render(error, 413, "That request is larger than allowed. Nothing was saved.")
     return _render(
         error, 413, f"That upload is larger than allowed. {limits_text()} Nothing was sent."
     )

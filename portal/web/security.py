@@ -7,7 +7,7 @@ could not run. Responses that set their own policy (file downloads) keep it.
 
 import secrets
 
-from flask import g
+from flask import g, session
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -44,4 +44,7 @@ def _add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Content-Security-Policy", content_security_policy())
+    if "Cache-Control" not in response.headers and session.get("sid"):
+        # Pages for a logged-in user stay out of every cache (shared or the browser's).
+        response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,7 +17,13 @@ from portal.people.passwords import (
     request_password_reset,
     reset_link,
 )
-from portal.people.throttling import ip_and_email
+from portal.people.sessions import end_session
+from portal.people.throttling import (
+    current_user_key,
+    ip_and_email,
+    login_failed,
+    wrong_current_password,
+)
 
 log = logging.getLogger(__name__)
 CHANGED = "Your password has been changed. You were logged out everywhere else."
@@ -52,12 +58,20 @@ def reset(token):
 
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
+    key_func=current_user_key,
+    methods=["POST"],
+    deduct_when=login_failed,
+)
 def change():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
             change_password(current_user, form.current.data, form.password.data, form.confirm.data)
         except WrongPasswordError as exc:
+            if wrong_current_password():
+                return _end_after_failures()
             form.current.errors.append(str(exc))
         except PasswordError as exc:
             form.password.errors.append(str(exc))
@@ -67,6 +81,17 @@ def change():
     status = 400 if form.errors else 200
     page = render_template("auth/change_password.html", form=form, min_length=MIN_LENGTH)
     return page, status
+
+
+def _end_after_failures():
+    """Too many wrong current passwords: whoever holds this session must log in again."""
+    end_session()
+    flash(
+        "You entered a wrong current password too many times, so you were logged out. "
+        "Log in again, or reset your password by email.",
+        "error",
+    )
+    return redirect(url_for("auth.login"))
 
 
 def run_after_response(response, work, *args):

@@ -50,7 +50,7 @@ def login():
         if user is None:
             note_failed_login()
             form.password.errors.append("Wrong email or password.")
-            return render_template("auth/login.html", form=form), 200
+            return render_template("auth/login.html", form=form, login_failed=True), 200
         start_session(user)
         return redirect(safe_next(form.next.data) or url_for(home_endpoint(user)))
     if current_user.is_authenticated and request.method == "GET":

@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, ValidationError
 
 from portal.people.time_zones import is_zone, zone_names
+from portal.web.inputs import coerce_id
 
 
 def _known_zone(_form, field):
@@ -13,7 +14,9 @@ def _known_zone(_form, field):
 class NotificationSettingsForm(FlaskForm):
     email_notifications = BooleanField("Email me about unread messages")
     # Ids outside the user's own rooms are ignored by the domain verb, not an error.
-    muted_room_ids = SelectMultipleField("Muted conversations", coerce=int, validate_choice=False)
+    muted_room_ids = SelectMultipleField(
+        "Muted conversations", coerce=coerce_id, validate_choice=False
+    )
     time_zone = SelectField(
         "Time zone",
         choices=lambda: zone_names(),

@@ -1,22 +1,18 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.access import admin_required
 from portal.blueprints.settings import bp
 from portal.blueprints.settings.forms import EditUserForm, InviteForm
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.models import User
 from portal.people.admin import UserUpdateError, people_by_kind, update_user
 from portal.people.invitations import (
     InvitationEmailError,
     InvitationError,
+    InvitationLimitError,
     invite_user,
     resend_invitation,
-)
-from portal.people.throttling import user_or_ip
-
-invite_limit = limiter.shared_limit(
-    lambda: current_app.config["INVITE_LIMIT"], scope="invitations", key_func=user_or_ip
 )
 
 
@@ -28,7 +24,6 @@ def users():
 
 @bp.route("/users/invite", methods=["POST"])
 @admin_required
-@invite_limit
 def invite():
     form = InviteForm()
     if form.validate_on_submit():
@@ -39,6 +34,7 @@ def invite():
             return redirect(url_for(".users"))
         except InvitationError as exc:
             _field_error(form, exc)
+            return _users_page(form, exc.status)
         else:
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for(".users"))
@@ -47,11 +43,12 @@ def invite():
 
 @bp.route("/users/<int:user_id>/resend", methods=["POST"])
 @admin_required
-@invite_limit
 def resend(user_id):
     user = db.get_or_404(User, user_id)
     try:
         resend_invitation(user, current_user)
+    except InvitationLimitError:
+        abort(429)
     except InvitationError as exc:
         flash(str(exc), "error")
     else:

@@ -66,6 +66,7 @@ def create():
         except InvitationError as exc:
             field = form.new_client_name if exc.field == "name" else form.new_client_email
             field.errors.append(str(exc))
+            return render_template("workspace/new_room.html", form=form), max(exc.status, 422)
         else:
             flash(_created_flash(invited), "success")
             return redirect(url_for("workspace.room", room_id=room.id))
@@ -115,6 +116,7 @@ def participants(room_id):
     form = _with_people(ParticipantsForm(), room)
     if request.method == "GET":
         form.participant_ids.data = sorted(participant_ids(room))
+        form.shown_ids.data = " ".join(map(str, form.participant_ids.data))
         return _participants_page(room, form)
     if form.validate_on_submit() and _save_participants(room, form):
         return redirect(url_for("workspace.room", room_id=room.id))
@@ -130,17 +132,28 @@ def _participants_page(room, form, status=200):
 
 
 def _save_participants(room, form):
-    """Apply the form; True when saved (a flash says what changed), else the error is flashed."""
+    """Apply the form's own changes; True when saved (a flash says what changed, and if
+    someone else changed the participants meanwhile), else the error is flashed."""
+    shown = form.shown()
+    meanwhile = shown not in (None, participant_ids(room))
     try:
-        added, removed = set_participants(room, current_user, form.participant_ids.data or [])
+        added, removed = set_participants(
+            room, current_user, form.participant_ids.data or [], shown
+        )
     except RoomError as exc:
         flash(str(exc), "error")
         return False
-    flash(_participants_flash(added, removed), "success")
+    flash(_participants_flash(added, removed, meanwhile), "success")
     return True
 
 
-def _participants_flash(added, removed):
+def _participants_flash(added, removed, meanwhile=False):
+    if meanwhile:
+        return (
+            "The participants changed meanwhile (someone else edited them while you had the "
+            f"page open): your changes were applied on top — {len(added)} added, "
+            f"{len(removed)} removed. Check the participants list."
+        )
     if not added and not removed:
         return "No changes to the participants."
     parts = []

@@ -1,0 +1,58 @@
+"""A real gunicorn: `Server` doesn't name it, and access logs never carry link tokens."""
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+from portal.runtime.gunicorn_hardening import redact
+from tests.e2e.live_fixtures import GunicornServer
+
+TOKEN = "Zq3-secret_Token-value-0123456789abcdefghijk"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /invite/{TOKEN} HTTP/1.1",
+        f"POST /password/reset/{TOKEN}?x=1 HTTP/1.1",
+        f"http://portal.test/unsubscribe/{TOKEN}",
+        f"/unsubscribe/{TOKEN}/",
+    ],
+)
+def test_tokens_are_redacted(line):
+    assert TOKEN not in redact(line)
+    assert "[redacted]" in redact(line)
+
+
+def test_other_paths_are_logged_as_they_are():
+    assert redact("GET /app/rooms/12?after=3 HTTP/1.1") == "GET /app/rooms/12?after=3 HTTP/1.1"
+
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+@pytest.mark.slow
+def test_real_gunicorn_hides_its_name_and_the_tokens(server_env, tmp_path, app):
+    log = tmp_path / "gunicorn.log"
+    env = {**server_env, "GUNICORN_CMD_ARGS": "--access-logfile -"}
+    server = GunicornServer(env, log_path=log).start()
+    try:
+        status, headers = fetch(f"{server.url}/login")
+        assert status == 200
+        assert headers["Server"] == "Portal"
+        for path in (f"/invite/{TOKEN}", f"/password/reset/{TOKEN}", f"/unsubscribe/{TOKEN}"):
+            fetch(server.url + path)
+        fetch(f"{server.url}/healthz?done=1")
+    finally:
+        server.stop()
+    text = log.read_text()
+    assert "/healthz?done=1" in text  # the access log was written
+    assert "/invite/[redacted]" in text and "/unsubscribe/[redacted]" in text
+    assert TOKEN not in text
+    assert "gunicorn/" not in "".join(headers.values())
