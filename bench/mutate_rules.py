@@ -53,31 +53,35 @@ MUTANTS = [
     ),
     (
         "portal/access.py",
-        '.where(Room.id == room_id, User.kind == "internal", active)',
+        ".where(Room.id == room_id, User.kind == INTERNAL, active)",
         ".where(Room.id == room_id, active)",
     ),
     (
         "portal/access.py",
-        'User.kind == "internal", User.access_all_rooms.is_(True), active',
+        "User.kind == INTERNAL, User.access_all_rooms.is_(True), active",
         "User.access_all_rooms.is_(True), active",
     ),
-    ("portal/notify/recipients.py", "Message.created_at >= Participant.added_at,", ""),
-    ("portal/notify/recipients.py", "Participant.muted.is_(False),", ""),
     (
-        "portal/notify/recipients.py",
-        "or_(Message.author_id.is_(None), Message.author_id != Participant.user_id),",
-        "Message.author_id != Participant.user_id,",
-    ),
-    (
-        "portal/notify/recipients.py",
-        "or_(Message.author_id.is_(None), Message.author_id != Participant.user_id),",
+        "portal/messaging/reading.py",
+        "            Message.created_at >= Participant.added_at,\n",
         "",
     ),
     (
         "portal/notify/recipients.py",
-        "Message.id > func.coalesce(ReadState.last_read_message_id, 0),",
-        "",
+        "EMAILABLE, Participant.muted.is_(False), *conditions",
+        "EMAILABLE, *conditions",
     ),
+    (
+        "portal/messaging/reading.py",
+        "(Message.author_id != reader_id) | Message.author_id.is_(None)",
+        "Message.author_id != reader_id",
+    ),
+    (
+        "portal/messaging/reading.py",
+        "(Message.author_id != reader_id) | Message.author_id.is_(None)",
+        "True",
+    ),
+    ("portal/messaging/reading.py", "(Message.id > func.coalesce(last_read, 0)) & (", "("),
     (
         "portal/notify/recipients.py",
         "User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)",
@@ -90,14 +94,23 @@ MUTANTS = [
     ),
     (
         "portal/notify/recipients.py",
+        "User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)",
+        "User.active.is_(True) & User.email_notifications.is_(True)",
+    ),
+    (
+        "portal/notify/recipients.py",
         "return bool(user.active and user.activated_at and user.email_notifications)",
         "return bool(user.active and user.email_notifications)",
     ),
-    ("portal/notify/client_emails.py", "                User.kind == CLIENT,\n", ""),
     (
         "portal/notify/client_emails.py",
-        "                Participant.user_id != message.author_id,\n",
-        "",
+        "                User.kind == CLIENT,\n                EMAILABLE,",
+        "                EMAILABLE,",
+    ),
+    (
+        "portal/notify/client_emails.py",
+        "                Participant.user_id != message.author_id,\n                Participant.muted",
+        "                Participant.muted",
     ),
 ]
 
