@@ -1,7 +1,7 @@
 """login sessions: last_seen_at, for the idle timeout
 
 Revision ID: 7d3e1a9c5b20
-Revises: e7a1d2c4b9f0
+Revises: c4a7e1d2f9b3
 Create Date: 2026-11-26 11:25:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7d3e1a9c5b20"
-down_revision = "e7a1d2c4b9f0"
+down_revision = "c4a7e1d2f9b3"
 branch_labels = None
 depends_on = None
 
