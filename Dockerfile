@@ -16,7 +16,7 @@ COPY pyproject.toml README.md ./
 COPY portal ./portal
 COPY jobs ./jobs
 COPY migrations ./migrations
-COPY wsgi.py Procfile ./
+COPY wsgi.py Procfile gunicorn.conf.py ./
 # Editable, so the app finds its migrations beside the package.
 RUN pip install -e .
 

@@ -1,6 +1,4 @@
-"""gunicorn reads this from the project folder: the hardening in portal/runtime applies."""
+"""gunicorn reads this from the project folder (systemd units, the image, the tests): the
+same settings as the Procfile's `--config python:portal.runtime.gunicorn_conf`."""
 
-from portal.runtime.gunicorn_hardening import harden
-
-logger_class = "portal.runtime.gunicorn_hardening.RedactingLogger"
-harden()
+from portal.runtime.gunicorn_conf import logger_class, when_ready  # noqa: F401

@@ -1,6 +1,13 @@
-"""gunicorn settings for `make run` (Procfile): one clear line once the web server is up."""
+"""gunicorn settings: `Server: Portal`, tokens redacted from the access log, and (for
+`make run`) one clear line once the web server is up. The Procfile names this module;
+the project's `gunicorn.conf.py` (read from the working folder) re-exports it."""
 
 import os
+
+from portal.runtime.gunicorn_hardening import harden
+
+logger_class = "portal.runtime.gunicorn_hardening.RedactingLogger"
+harden()
 
 
 def when_ready(server):
