@@ -67,20 +67,28 @@ def reset(token):
 def change():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            change_password(current_user, form.current.data, form.password.data, form.confirm.data)
-        except WrongPasswordError as exc:
-            if wrong_current_password():
-                return _end_after_failures()
-            form.current.errors.append(str(exc))
-        except PasswordError as exc:
-            form.password.errors.append(str(exc))
-        else:
-            flash(CHANGED, "success")
-            return redirect(url_for(home_endpoint(current_user)))
+        done = _change(form)
+        if done is not None:
+            return done
     status = 400 if form.errors else 200
     page = render_template("auth/change_password.html", form=form, min_length=MIN_LENGTH)
     return page, status
+
+
+def _change(form):
+    """Change the password from the form: a response when done, else None (errors on form)."""
+    try:
+        change_password(current_user, form.current.data, form.password.data, form.confirm.data)
+    except WrongPasswordError as exc:
+        if wrong_current_password():
+            return _end_after_failures()
+        form.current.errors.append(str(exc))
+        return None
+    except PasswordError as exc:
+        form.password.errors.append(str(exc))
+        return None
+    flash(CHANGED, "success")
+    return redirect(url_for(home_endpoint(current_user)))
 
 
 def _end_after_failures():

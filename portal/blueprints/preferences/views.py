@@ -19,12 +19,8 @@ from portal.people.users import side_of
 def notifications():
     form = NotificationSettingsForm()
     if form.validate_on_submit():
-        update_notification_settings(
-            current_user,
-            form.email_notifications.data,
-            form.muted_room_ids.data,
-            form.time_zone.data or None,
-        )
+        data = form.email_notifications.data, form.muted_room_ids.data, form.time_zone.data
+        update_notification_settings(current_user, *data[:2], data[2] or None)
         flash("Notification settings saved.", "success")
         return redirect(url_for(".notifications"))
     if request.method == "GET":

@@ -22,6 +22,10 @@ def stream():
         hub.close(subscription)
         abort(401)
     hub.trim(subscription.user_id, current_app.config["SSE_MAX_STREAMS_PER_USER"])
+    return _event_response(hub, subscription, token)
+
+
+def _event_response(hub, subscription, token):
     app = current_app._get_current_object()
     events = event_stream(app, hub, subscription, token, _client_socket())
     response = current_app.response_class(events, mimetype="text/event-stream")
