@@ -29,25 +29,38 @@ log = logging.getLogger(__name__)
 CHANGED = "Your password has been changed. You were logged out everywhere else."
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["PASSWORD_FORGOT_LIMIT"], key_func=ip_and_email, methods=["POST"]
-)
-@limiter.limit(
-    lambda: current_app.config["PASSWORD_FORGOT_IP_LIMIT"],
-    key_func=get_remote_address,
-    methods=["POST"],
-)
-def forgot_password():
+def forgot_limits(view):
+    """The "forgot password" limits on POST: per address and email, and per address."""
+    view = limiter.limit(
+        lambda: current_app.config["PASSWORD_FORGOT_IP_LIMIT"],
+        key_func=get_remote_address,
+        methods=["POST"],
+    )(view)
+    return limiter.limit(
+        lambda: current_app.config["PASSWORD_FORGOT_LIMIT"], key_func=ip_and_email, methods=["POST"]
+    )(view)
+
+
+def email_request_page(verb, form_template, sent_template):
+    """Ask for an email address; answer the same page whoever it belongs to, then `verb`.
+
+    The lookup and the email happen once the answer is out, so its timing can't tell
+    whether the account exists.
+    """
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        # Look up and email only once the answer is out, so its timing can't tell
-        # whether the account exists.
-        response = make_response(render_template("auth/forgot_password_sent.html"))
-        run_after_response(response, request_password_reset, form.email.data)
+        response = make_response(render_template(sent_template))
+        run_after_response(response, verb, form.email.data)
         return response
-    status = 400 if form.errors else 200
-    return render_template("auth/forgot_password.html", form=form), status
+    return render_template(form_template, form=form), 400 if form.errors else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@forgot_limits
+def forgot_password():
+    return email_request_page(
+        request_password_reset, "auth/forgot_password.html", "auth/forgot_password_sent.html"
+    )
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])

@@ -1,29 +1,13 @@
-from flask import current_app, make_response, render_template
-from flask_limiter.util import get_remote_address
+"""Re-send a pending invitation from the login page, without revealing who is invited."""
 
 from portal.blueprints.auth import bp
-from portal.blueprints.auth.forms import ForgotPasswordForm
-from portal.blueprints.auth.passwords import run_after_response
-from portal.extensions import limiter
+from portal.blueprints.auth.passwords import email_request_page, forgot_limits
 from portal.people.invitations import resend_on_request
-from portal.people.throttling import ip_and_email
 
 
 @bp.route("/invitation/resend", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["PASSWORD_FORGOT_LIMIT"], key_func=ip_and_email, methods=["POST"]
-)
-@limiter.limit(
-    lambda: current_app.config["PASSWORD_FORGOT_IP_LIMIT"],
-    key_func=get_remote_address,
-    methods=["POST"],
-)
+@forgot_limits
 def resend_invitation():
-    form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        # The same page, sent before any lookup, whoever the address belongs to.
-        response = make_response(render_template("auth/invitation_resent.html"))
-        run_after_response(response, resend_on_request, form.email.data)
-        return response
-    status = 400 if form.errors else 200
-    return render_template("auth/invitation_resend.html", form=form), status
+    return email_request_page(
+        resend_on_request, "auth/invitation_resend.html", "auth/invitation_resent.html"
+    )
