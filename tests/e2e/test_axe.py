@@ -34,8 +34,8 @@ def site(app, people):
         admin = db.session.get(User, people["admin"].id)
         client = db.session.get(User, people["client"].id)
         room = create_room(admin, "Website redesign", [people["staff"].id, client.id])
-        post_message(room, admin, "Hello! The draft is at https://example.com/draft")
-        post_message(room, client, "Thanks — looks good.\nOne question though.")
+        hello = post_message(room, admin, "Hello! The draft is at https://example.com/draft")
+        thanks = post_message(room, client, "Thanks — looks good.\nOne question though.")
         post_message(
             room,
             admin,
@@ -48,7 +48,7 @@ def site(app, people):
         old = create_room(admin, "Old project", [client.id])
         post_message(old, client, "All done")
         archive_room(old)
-        room_id, staff_id = room.id, people["staff"].id
+        room_id, staff_id, hello_id, thanks_id = room.id, people["staff"].id, hello.id, thanks.id
     return {
         "admin@example.test": [
             "/app/rooms",
@@ -59,14 +59,19 @@ def site(app, people):
             f"/settings/users/{staff_id}/edit",
             "/preferences/notifications",
             "/password/change",
+            "/app/search?q=draft",
+            f"/app/rooms/{room_id}/messages/{hello_id}/edit",
+            f"/app/rooms/{room_id}/messages/{hello_id}/delete",
         ],
         "client@example.test": [
             "/portal/rooms",
             f"/portal/rooms/{room_id}",
             "/preferences/notifications",
             "/password/change",
+            "/portal/search?q=question",
+            f"/portal/rooms/{room_id}/messages/{thanks_id}/edit",
         ],
-        None: ["/login", "/password/forgot", "/invite/not-a-real-token"],
+        None: ["/login", "/password/forgot", "/invitation/resend", "/invite/not-a-real-token"],
     }
 
 
