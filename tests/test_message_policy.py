@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Message, User
-from tests.test_policy import LOGGED_OUT, PERSONAS, SECRET, TITLE, _log_in, world  # noqa: F401 (a fixture)
+from tests.test_policy import LOGGED_OUT, PERSONAS, SECRET, TITLE, _log_in, request_as, world  # noqa: F401 (a fixture)
 
 GET, POST = "GET", "POST"
 STAFF_VIEWERS = {"creator", "added", "staff_all"}
@@ -48,11 +48,7 @@ def test_message_route_policy(client, app, world, persona, route):  # noqa: F811
     with app.app_context():
         message_id = db.session.scalar(select(Message.id).where(Message.body == SECRET))
     url = template.format(id=room_id, mid=message_id)
-    token = _log_in(client, app, users, persona)
-    if method == GET:
-        response = client.get(url)
-    else:
-        response = client.post(url, data={**(data or {}), "csrf_token": token})
+    response = request_as(client, app, users, persona, method, url, data)
     expected = expected_status(persona, prefix, allowed)
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
     body = response.get_data(as_text=True)

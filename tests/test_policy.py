@@ -148,6 +148,14 @@ def world(make_user, app):
     return users, room_id
 
 
+def request_as(client, app, users, persona, method, url, data=None):
+    """One request by `persona`: a GET, or a POST carrying their CSRF token."""
+    token = _log_in(client, app, users, persona)
+    if method == GET:
+        return client.get(url)
+    return client.post(url, data={**(data or {}), "csrf_token": token})
+
+
 def _log_in(client, app, users, persona):
     """Log in as `persona`; returns a CSRF token valid for the resulting session."""
     if persona == "anonymous":
@@ -172,11 +180,7 @@ def test_room_route_policy(client, app, world, persona, route):
     users, room_id = world
     method, template, data, allowed, prefix = route
     url = template.format(id=room_id)
-    token = _log_in(client, app, users, persona)
-    if method == GET:
-        response = client.get(url)
-    else:
-        response = client.post(url, data={**(data or {}), "csrf_token": token})
+    response = request_as(client, app, users, persona, method, url, data)
     expected = expected_status(persona, prefix, allowed)
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
     body = response.get_data(as_text=True)
