@@ -1,7 +1,10 @@
 """Edit and delete a message: the rules, the history, the tombstone, files, email, pages."""
 
 import io
+import json
 import os
+import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +12,14 @@ from sqlalchemy import select
 
 from portal.access import can_delete, can_edit
 from portal.extensions import db
-from portal.messaging.changes import delete_message, edit_message
+from portal.messaging.changes import (
+    SETTLE_SECONDS,
+    changed_since,
+    delete_message,
+    edit_message,
+    settled_cursor,
+)
+from portal.messaging.grouping import initials
 from portal.messaging.messages import MessageError, post_message
 from portal.messaging.rooms import archive_room, create_room
 from portal.messaging.search import search
@@ -256,3 +266,73 @@ def test_search_follows_edits_and_deletions(app, people, room_id):
         assert [h.message_id for h in search(staff, "receipt")[1]] == [message_id]
         delete_message(db.session.get(Message, message_id), staff)
         assert search(staff, "receipt")[1] == []
+
+
+# --- catch-up: a page that missed live events replays edits, deletions, reads ---
+
+
+def _cursor(page):
+    return int(re.search(r'data-changes-cursor="(\d+)"', page).group(1))
+
+
+def test_catch_up_replays_missed_edits_deletions_and_reads(client, app, people, room_id):
+    first = _post(app, room_id, people["client"], "Keep me")
+    second = _post(app, room_id, people["client"], "Change me")
+    third = _post(app, room_id, people["client"], "Drop me")
+    client.login("staff@example.test")
+    page = client.get(f"/app/rooms/{room_id}").get_data(as_text=True)
+    assert 'data-changes-url="/app/rooms/' in page
+    cursor = _cursor(page)
+    with app.app_context():  # meanwhile, while this page's stream was down
+        edit_message(db.session.get(Message, second), _user(people["client"]), "Changed")
+        delete_message(db.session.get(Message, third), _user(people["client"]))
+    url = f"/app/rooms/{room_id}/changes?since={cursor}&from={first}&through={third}"
+    data = client.get(url).get_json()
+    assert [u["message_id"] for u in data["updates"]] == [second, third]
+    assert "Changed" in data["updates"][0]["html"] and "(edited)" in data["updates"][0]["html"]
+    assert "This message was deleted" in data["updates"][1]["html"]
+    assert "Drop me" not in json.dumps(data)
+    # The client read everything: staff hear where (as the live `seen` event says it).
+    assert data["seen"] == [
+        {
+            "room_id": room_id,
+            "user_id": people["client"].id,
+            "name": people["client"].name,
+            "initials": initials(people["client"].name),
+            "through": third,
+        }
+    ]
+    # Outside the page's range: nothing; the client hears only how far staff read.
+    assert client.get(url.replace(f"from={first}", f"from={third + 1}")).get_json()["updates"] == []
+    client.logout()
+    client.login("client@example.test")
+    mine = client.get(f"/portal/rooms/{room_id}/changes?since=0&from={first}&through={third}")
+    staff_read = third  # the staff page above marked the room read
+    assert mine.get_json()["seen"] == [{"room_id": room_id, "staff_through": staff_read}]
+
+
+def test_catch_up_cursor_passes_only_settled_revisions(app, people, room_id):
+    message_id = _post(app, room_id, people["staff"], "One")
+    with app.app_context():
+        room, message = db.session.get(Room, room_id), db.session.get(Message, message_id)
+        start = message.created_at
+        edit_message(message, _user(people["staff"]), "Two", now=start)
+        edit_message(message, _user(people["staff"]), "Three", now=start + timedelta(seconds=90))
+        first, second = db.session.scalars(select(MessageRevision.id).order_by("id")).all()
+        # 100 s after the first edit: only the first is settled; the second replays again.
+        now = start + timedelta(seconds=100)
+        changed, cursor = changed_since(room, 0, message_id, message_id, now=now)
+        assert [m.id for m in changed] == [message_id] and cursor == first
+        changed, cursor = changed_since(room, cursor, message_id, message_id, now=now)
+        assert [m.body for m in changed] == ["Three"] and cursor == first
+        later = start + timedelta(seconds=90 + SETTLE_SECONDS)
+        assert changed_since(room, cursor, message_id, message_id, now=later)[1] == second
+        assert changed_since(room, second, message_id, message_id, now=later) == ([], second)
+        assert settled_cursor(now=later) == second and settled_cursor(now=start) == 0
+
+
+def test_catch_up_is_refused_outside_the_room(client, app, people, room_id):
+    client.login("outsider@example.test")
+    assert client.get(f"/portal/rooms/{room_id}/changes?since=0").status_code == 404
+    client.logout()
+    assert client.get(f"/app/rooms/{room_id}/changes?since=0").status_code in (302, 401)

@@ -1,10 +1,11 @@
 """Edit and delete a message, in the workspace and the client portal alike.
 
 `register(bp, guard, layout)` declares the routes on one blueprint; the room and the
-message load through `portal.access` (404 when invisible), guards give 403.
+message load through `portal.access` (404 when invisible), guards give 403. Also the
+catch-up of edits, deletions and read positions for a page that missed live events.
 """
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -12,8 +13,9 @@ from wtforms.validators import Length
 
 from portal.access import ensure_can_delete, ensure_can_edit, load_message, load_room
 from portal.blueprints.conversation import is_htmx, vary
-from portal.messaging.changes import delete_message, edit_message
+from portal.messaging.changes import catch_up, delete_message, edit_message, settled_cursor
 from portal.messaging.messages import BODY_MAX, MessageError
+from portal.web.inputs import parse_id
 
 
 class EditMessageForm(FlaskForm):
@@ -46,9 +48,21 @@ def register(bp, guard, layout):
         delete_message(message, current_user)
         return _done(room, message)
 
+    def changes(room_id):
+        """`?since=<cursor>&from=<id>&through=<id>`: what a reconnecting page missed."""
+        room = load_room(room_id)
+        since, first, through = (_arg(name) for name in ("since", "from", "through"))
+        return jsonify(catch_up(room, current_user, since, first, through))
+
+    bp.add_app_template_global(settled_cursor, "changes_cursor")
+    bp.add_url_rule("/rooms/<int:room_id>/changes", "changes", guard(changes))
     rule = "/rooms/<int:room_id>/messages/<int:message_id>"
     bp.add_url_rule(f"{rule}/edit", "edit_message", guard(edit), methods=["GET", "POST"])
     bp.add_url_rule(f"{rule}/delete", "delete_message", guard(delete), methods=["GET", "POST"])
+
+
+def _arg(name):
+    return parse_id(request.args.get(name)) or 0
 
 
 def _save_edit(room, message, layout):

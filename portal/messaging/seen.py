@@ -8,6 +8,7 @@ participant has read it: never which member of staff did.
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.messaging.grouping import initials
 from portal.models import Message, Participant, ReadState, User
 
 
@@ -72,3 +73,21 @@ def _latest_own(room_id, user_id):
     return db.session.scalar(
         select(func.max(Message.id)).where(Message.room_id == room_id, Message.author_id == user_id)
     )
+
+
+def seen_events(room, viewer):
+    """The read positions this viewer may see, shaped as the live `seen` events
+    (portal/live/seen.py): per participant for staff, `staff_through` for clients."""
+    if not viewer.is_internal:
+        return [{"room_id": room.id, "staff_through": staff_read_through(room.id)}]
+    return [
+        {
+            "room_id": room.id,
+            "user_id": user.id,
+            "name": user.name,
+            "initials": initials(user.name),
+            "through": through,
+        }
+        for user, through in read_positions(room.id)
+        if user.id != viewer.id
+    ]

@@ -49,7 +49,8 @@
   }
 
   // Room list pages: new messages, new rooms and renames re-order and re-word the list,
-  // so fetch it again (at most every half second) rather than patching rows.
+  // so fetch it again (at most every half second) rather than patching rows; so do edits
+  // and deletions (a row shows its room's latest message).
   var refreshTimer = null;
   function refreshRoomLists() {
     var lists = document.getElementById("room-lists");
@@ -60,7 +61,7 @@
     }, 500);
   }
   var opened = false;
-  ["live:message", "live:room"].forEach(function (name) {
+  ["live:message", "live:room", "live:update"].forEach(function (name) {
     document.addEventListener(name, refreshRoomLists);
   });
   document.addEventListener("live:open", function () {

@@ -1,5 +1,7 @@
 // chat: edits and deletions arrive live (live:update) and replace the message in place,
 // unless this page is editing it right now. htmx handles the Edit/Delete links themselves.
+// After a reconnect the page asks …/changes what it missed (edits, deletions, read
+// positions) and replays it as the same live:update / live:seen events.
 (function () {
   "use strict";
   var list = document.getElementById("messages");
@@ -19,5 +21,40 @@
     current.replaceWith(fresh);
     if (window.htmx) htmx.process(fresh);
     document.dispatchEvent(new CustomEvent("chat:message-replaced", { detail: { element: fresh } }));
+  });
+
+  var cursor = Number(room.dataset.changesCursor || 0);
+  var fetching = false;
+  function replay(name, items) {
+    items.forEach(function (detail) {
+      document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+    });
+  }
+  function catchUpChanges() {
+    var shown = list.querySelectorAll(":scope > li.message");
+    if (fetching || !shown.length || !room.dataset.changesUrl) return;
+    fetching = true;
+    var url = room.dataset.changesUrl + "?since=" + cursor +
+      "&from=" + shown[0].dataset.messageId + "&through=" + shown[shown.length - 1].dataset.messageId;
+    fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true", Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        fetching = false;
+        if (!data) return;
+        cursor = Math.max(cursor, data.cursor);
+        replay("live:update", data.updates);
+        replay("live:seen", data.seen);
+      })
+      .catch(function () { fetching = false; });
+  }
+  var opened = false;
+  // Every open, the first too: changes made between the page's render and its stream's
+  // first open would be missed otherwise.
+  document.addEventListener("live:open", function () {
+    opened = true;
+    catchUpChanges();
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && opened) catchUpChanges();
   });
 })();
