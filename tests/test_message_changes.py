@@ -14,6 +14,7 @@ from portal.access import can_delete, can_edit
 from portal.extensions import db
 from portal.messaging.changes import (
     SETTLE_SECONDS,
+    audit_trail,
     changed_since,
     delete_message,
     edit_message,
@@ -336,3 +337,28 @@ def test_catch_up_is_refused_outside_the_room(client, app, people, room_id):
     assert client.get(f"/portal/rooms/{room_id}/changes?since=0").status_code == 404
     client.logout()
     assert client.get(f"/app/rooms/{room_id}/changes?since=0").status_code in (302, 401)
+
+
+def test_audit_trail_chains_edits_marks_moderation_and_pages(app, people, room_id):
+    message_id = _post(app, room_id, people["client"], "One")
+    with app.app_context():
+        message, client = db.session.get(Message, message_id), _user(people["client"])
+        edit_message(message, client, "Two")
+        edit_message(message, client, "Three")
+        delete_message(message, _user(people["admin"]))
+        admin = _user(people["admin"])
+        admin.access_all_rooms = True
+        entries, older = audit_trail(admin)
+        assert [(e.action, e.previous, e.replacement) for e in entries] == [
+            ("delete", "Three", None),
+            ("edit", "Two", "Three"),
+            ("edit", "One", "Two"),
+        ]
+        assert older is None and entries[0].moderation and not entries[1].moderation
+        assert entries[0].actor_name == people["admin"].name
+        page, older = audit_trail(admin, limit=2)
+        assert [e.previous for e in page] == ["Three", "Two"] and older == page[-1].id
+        rest, last = audit_trail(admin, before=older, limit=2)
+        assert [e.previous for e in rest] == ["One"] and last is None
+        admin.access_all_rooms = False  # not a participant: the room's history is hidden
+        assert audit_trail(admin) == ([], None)

@@ -113,3 +113,62 @@ def test_admin_may_delete_others_messages_only_in_rooms_they_see(client, app, wo
     with app.app_context():
         message = db.session.get(Message, message_id)
         assert message.deleted_at is not None and message.deleted_by_id == users["admin"].id
+
+
+# Settings → Message audit: admins only (other staff 403, clients 404, as for settings),
+# and only the rooms the admin can see now.
+AUDITORS = [
+    ("admin", 200),
+    ("staff", 403),
+    ("creator", 403),
+    ("staff_all", 403),
+    ("client", 404),
+    ("outsider", 404),
+    ("removed", 403),
+    ("invited", 302),
+    ("deactivated", 302),
+    ("anonymous", 302),
+]
+
+
+@pytest.fixture
+def edited_world(app, world):  # noqa: F811 (the shared fixture)
+    """The world, with the creator's secret message edited once and then deleted."""
+    from portal.messaging.changes import delete_message, edit_message
+
+    users, room_id = world
+    with app.app_context():
+        message = db.session.scalar(select(Message).where(Message.body == SECRET))
+        creator = db.session.get(User, users["creator"].id)
+        edit_message(message, creator, "nothing to see")
+        delete_message(message, creator)
+    return world
+
+
+@pytest.mark.parametrize("persona,status", AUDITORS)
+def test_audit_page_is_for_admins_only(client, app, edited_world, persona, status):
+    users, room_id = edited_world
+    response = request_as(client, app, users, persona, GET, "/settings/audit")
+    assert response.status_code == status
+    body = response.get_data(as_text=True)
+    # The admin does not see this room (no all-rooms access): its history stays hidden too.
+    assert SECRET not in body and TITLE not in body and "nothing to see" not in body
+    if persona in LOGGED_OUT:
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_audit_page_shows_edits_and_deletions_in_rooms_the_admin_sees(client, app, edited_world):
+    users, room_id = edited_world
+    with app.app_context():
+        db.session.get(User, users["admin"].id).access_all_rooms = True
+        db.session.commit()
+    client.login("admin@example.test")
+    page = client.get("/settings/audit").get_data(as_text=True)
+    assert TITLE in page and SECRET in page and "nothing to see" in page
+    assert "Edited by Creator" in page and "Deleted by Creator" in page
+    assert "moderation" not in page
+    only = client.get(f"/settings/audit?room={room_id}").get_data(as_text=True)
+    assert SECRET in only and "show all" in only
+    assert "No message has been edited" in client.get("/settings/audit?room=999999").get_data(
+        as_text=True
+    )

@@ -68,6 +68,8 @@ ROOM_ROUTES = [
         "portal",
     ),
     (POST, "/portal/rooms/{id}/read", {"through": "999999999"}, 204, "portal"),
+    (GET, "/app/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "app"),
+    (GET, "/portal/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "portal"),
 ]
 
 # Routes that are not about one room, each covered by the test module named.
@@ -85,6 +87,7 @@ OTHER_ROUTES = {
     "/settings/users/invite": "test_settings",
     "/settings/users/<int:user_id>/edit": "test_settings",
     "/settings/users/<int:user_id>/resend": "test_invitations",
+    "/settings/audit": "test_message_policy (admins only; only rooms they can see now)",
     "/invite/<token>": "test_invitations",
     "/password/forgot": "test_password_reset",
     "/invitation/resend": "test_invitation_pending_login (same answer for every email)",

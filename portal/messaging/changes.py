@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from portal.events import message_changed
 from portal.extensions import db
@@ -118,7 +119,90 @@ def catch_up(room, viewer, cursor, first, through, now=None):
 
     changed, cursor = changed_since(room, cursor, first, through, now)
     updates = [
-        {"room_id": room.id, "message_id": m.id, "html": str(message_fragment(m))}
-        for m in changed
+        {"room_id": room.id, "message_id": m.id, "html": str(message_fragment(m))} for m in changed
     ]
     return {"cursor": cursor, "updates": updates, "seen": seen_events(room, viewer)}
+
+
+# --- audit: the edit history and deletions, for admins (Settings → Message audit) ------
+
+#: Revisions per audit page.
+AUDIT_PAGE = 50
+
+
+class AuditEntry:
+    """One edit or deletion: who, when, where, the words it replaced and what followed."""
+
+    __slots__ = (
+        "id", "action", "at", "message_id", "room_id", "room_title", "actor_id", "actor_name",
+        "author_id", "author_name", "previous", "replacement",
+    )  # fmt: skip
+
+    def __init__(self, row):
+        for name, value in zip(self.__slots__[:-1], row, strict=True):
+            setattr(self, name, value)
+        self.replacement = None
+
+    @property
+    def moderation(self):
+        """A deletion by someone other than the author (an admin moderating)."""
+        return self.action == "delete" and self.actor_id != self.author_id
+
+
+def audit_trail(viewer, before=None, room_id=None, limit=AUDIT_PAGE):
+    """(edits and deletions in rooms `viewer` may see now, newest first; the id to pass as
+    `before` for the next older page, or None). Optionally one room only."""
+    from portal.access import visible_rooms
+    from portal.models import Room, User
+
+    actor, author = aliased(User), aliased(User)
+    query = (
+        select(
+            MessageRevision.id,
+            MessageRevision.action,
+            MessageRevision.created_at,
+            Message.id,
+            Message.room_id,
+            Room.title,
+            MessageRevision.actor_id,
+            actor.name,
+            Message.author_id,
+            author.name,
+            MessageRevision.previous_body,
+        )  # fmt: skip
+        .join(Message, Message.id == MessageRevision.message_id)
+        .join(Room, Room.id == Message.room_id)
+        .outerjoin(actor, actor.id == MessageRevision.actor_id)
+        .outerjoin(author, author.id == Message.author_id)
+        .where(Message.room_id.in_(visible_rooms(viewer).with_only_columns(Room.id)))
+        .order_by(MessageRevision.id.desc())
+        .limit(limit + 1)
+    )
+    if before:
+        query = query.where(MessageRevision.id < before)
+    if room_id:
+        query = query.where(Message.room_id == room_id)
+    entries = [AuditEntry(row) for row in db.session.execute(query)]
+    older = entries[limit - 1].id if len(entries) > limit else None
+    entries = entries[:limit]
+    _fill_replacements(entries)
+    return entries, older
+
+
+def _fill_replacements(entries):
+    """An edit's new text: the next revision's previous text, else the message's body."""
+    edits = [e for e in entries if e.action == "edit"]
+    if not edits:
+        return
+    ids = {e.message_id for e in edits}
+    later = db.session.execute(
+        select(MessageRevision.message_id, MessageRevision.id, MessageRevision.previous_body)
+        .where(MessageRevision.message_id.in_(ids), MessageRevision.id > min(e.id for e in edits))
+        .order_by(MessageRevision.id)
+    ).all()
+    bodies = dict(
+        db.session.execute(select(Message.id, Message.body).where(Message.id.in_(ids))).all()
+    )
+    for entry in edits:
+        following = [text for mid, rid, text in later if mid == entry.message_id and rid > entry.id]
+        entry.replacement = following[0] if following else bodies[entry.message_id]

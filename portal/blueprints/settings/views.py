@@ -1,10 +1,11 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import admin_required
 from portal.blueprints.settings import bp
 from portal.blueprints.settings.forms import EditUserForm, InviteForm
 from portal.extensions import db
+from portal.messaging.changes import audit_trail
 from portal.models import User
 from portal.people.admin import UserUpdateError, people_by_kind, update_user
 from portal.people.invitations import (
@@ -14,6 +15,7 @@ from portal.people.invitations import (
     invite_user,
     resend_invitation,
 )
+from portal.web.inputs import parse_id
 
 
 @bp.route("/users")
@@ -71,6 +73,15 @@ def edit_user(user_id):
             return redirect(url_for(".users"))
     status = 400 if form.errors else 200
     return render_template("settings/edit_user.html", form=form, user=user), status
+
+
+@bp.route("/audit")
+@admin_required
+def audit():
+    """Edits (with the words they replaced) and deletions in the rooms this admin can see."""
+    before, room_id = parse_id(request.args.get("before")), parse_id(request.args.get("room"))
+    entries, older = audit_trail(current_user, before=before, room_id=room_id)
+    return render_template("settings/audit.html", entries=entries, older=older, room_id=room_id)
 
 
 def _update_from(user, form):
