@@ -26,6 +26,8 @@ WORD = re.compile(r"\w+", re.UNICODE)
 START, STOP = "\x02", "\x03"
 MARKERS = re.compile(f"([{START}{STOP}])")
 MARK = Markup("<mark>{}</mark>")
+#: PostgreSQL's text search configuration (migration a5c2e8f1d7b4): `simple` + unaccent.
+CONFIG = "portal_search"
 HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2"
 
 # The index's tables, for queries only (created by the migration, not by the models).
@@ -113,9 +115,9 @@ def _sqlite(words, rooms, limit, room_ids=None):
 
 
 def _postgresql(words, rooms, limit):
-    tsquery = func.to_tsquery("simple", " & ".join(word + ":*" for word in words))
+    tsquery = func.to_tsquery(CONFIG, " & ".join(word + ":*" for word in words))
     room_hits = select(Room.id).where(
-        Room.id.in_(rooms), func.to_tsvector("simple", Room.title).op("@@")(tsquery)
+        Room.id.in_(rooms), func.to_tsvector(CONFIG, Room.title).op("@@")(tsquery)
     )
     files = (
         select(func.string_agg(Attachment.filename, " "))
@@ -123,7 +125,7 @@ def _postgresql(words, rooms, limit):
         .scalar_subquery()
     )
     document = Message.body + " " + func.coalesce(files, "")
-    headline = func.ts_headline("simple", document, tsquery, HEADLINE_OPTIONS)
+    headline = func.ts_headline(CONFIG, document, tsquery, HEADLINE_OPTIONS)
     message_hits = (
         select(PG_INDEX.c.message_id, headline)
         .join(Message, Message.id == PG_INDEX.c.message_id)
