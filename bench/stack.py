@@ -1,7 +1,7 @@
 """`make bench`: the real web stack under load, with bare baselines from the same run.
 
     .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
-                                    [--postgres URL] [--no-sqlite]
+                                    [--postgres URL] [--no-sqlite] [--search-messages N]
 
 Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
 database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
@@ -661,6 +661,12 @@ def main():
         help="a throwaway PostgreSQL database (its tables are dropped)",
     )
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--search-messages",
+        type=int,
+        default=20_000,
+        help="messages seeded for the search figure (1000000: the target; 0: skip)",
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -699,16 +705,36 @@ def main():
             runs.append(
                 run_portal(args.postgres, args, redis_url, tmp, load, streams=args.no_sqlite)
             )
+        searches = search_figures(args, redis_url, tmp)
         stream_run = next(r for r in runs if "streams" in r)
         print(f"  bare gevent SSE: {args.streams} streams …", flush=True)
         base = baseline_streams(redis_url, stream_run["prefix"] + "base.", args)
     finally:
         if redis_process:
             redis_process.terminate()
-    report(args, runs, stream_run, base, hello, wrk)
+    report(args, runs, stream_run, base, hello, wrk, searches)
 
 
-def report(args, runs, stream_run, base, hello, wrk):
+def search_figures(args, redis_url, tmp):
+    """bench/search.py's measurement, in this process, on each database benched."""
+    if not args.search_messages:
+        return []
+    import search
+
+    urls = ([] if args.no_sqlite else [f"sqlite:///{tmp}/search.sqlite3"]) + (
+        [args.postgres] if args.postgres else []
+    )
+    print(f"  search: {args.search_messages:,} messages …", flush=True)
+    results = []
+    for url in urls:
+        dialect, rows, base = search.measure(
+            args.search_messages, requests=40, database_url=url, redis_url=redis_url
+        )
+        results.append((dialect, args.search_messages, rows, base))
+    return results
+
+
+def report(args, runs, stream_run, base, hello, wrk, searches=()):
     s = stream_run["streams"]
     rows = [
         (
@@ -786,6 +812,10 @@ def report(args, runs, stream_run, base, hello, wrk):
                 f"{c['room_ms'] / c['hello_ms']:.0f}",
             )
         )
+    if searches:
+        import search
+
+        rows += search.stack_rows(searches)
     print()
     print(
         f"HTTP load: {'wrk' if wrk else 'asyncio client'}; {os.cpu_count()} cores shared "

@@ -102,3 +102,48 @@ def test_a_removed_participant_finds_nothing(app, page, live_server, room, login
     page.goto(live_server("/portal/search?q=hello"))
     expect(page.locator(".search-hit")).to_have_count(0)
     expect(page.get_by_text("Nothing found")).to_be_visible()
+
+
+# The stream's EventSource, closed as a dropped connection leaves it; then the extension's
+# own error path reconnects it (onopen → htmx:sseOpen → live:open), as after a network loss.
+DROP = """() => {
+  const elt = document.querySelector("[sse-connect]");
+  window.droppedSource = elt["htmx-internal-data"].sseEventSource;
+  window.droppedSource.close();
+}"""
+RECONNECT = "() => window.droppedSource.onerror(new Event('error'))"
+
+
+def test_a_page_that_missed_events_catches_up_edits_deletions_and_seen(
+    app, new_page, live_server, room, people
+):
+    with app.app_context():
+        staff_user = db.session.get(User, people["staff"].id)
+        doomed = post_message(db.session.get(Room, room["id"]), staff_user, "Ignore this one").id
+    staff, client = new_page(), new_page()
+    log_in(staff, live_server.url, "staff@example.test")
+    log_in(client, live_server.url, "client@example.test")
+    open_live(client, live_server(f"/portal/rooms/{room['id']}"))
+    client.get_by_role("textbox", name="Message").fill("Are these final?")
+    client.get_by_role("button", name="Send").click()
+    expect(client.locator(MESSAGES).last).to_contain_text("Are these final?")
+    expect(client.locator("#messages > li.seen-by")).to_have_count(0)
+    client.evaluate(DROP)
+
+    # Meanwhile, with the client's stream down: an edit, a deletion, and staff read it all.
+    with app.app_context():
+        from portal.messaging.changes import delete_message, edit_message
+        from portal.models import Message
+
+        staff_user = db.session.get(User, people["staff"].id)
+        edit_message(db.session.get(Message, room["message"]), staff_user, "Final figures")
+        delete_message(db.session.get(Message, doomed), staff_user)
+    open_live(staff, live_server(f"/app/rooms/{room['id']}"))  # marks the room read
+    edited = client.locator(f"#message-{room['message']}")
+    expect(edited).to_contain_text("Draft figures attached")  # nothing arrived live
+
+    client.evaluate(RECONNECT)
+    expect(edited).to_contain_text("Final figures", timeout=5_000)
+    expect(edited).to_contain_text("(edited)")
+    expect(client.locator(f"#message-{doomed}")).to_contain_text("This message was deleted")
+    expect(client.locator("#messages > li.seen-by")).to_have_text("Seen")
