@@ -147,3 +147,22 @@ def test_a_page_that_missed_events_catches_up_edits_deletions_and_seen(
     expect(edited).to_contain_text("(edited)")
     expect(client.locator(f"#message-{doomed}")).to_contain_text("This message was deleted")
     expect(client.locator("#messages > li.seen-by")).to_have_text("Seen")
+
+
+def test_room_list_excerpt_follows_edits_and_deletions_live(app, new_page, live_server, room):
+    from portal.messaging.changes import delete_message, edit_message
+    from portal.models import Message
+
+    client = new_page()
+    log_in(client, live_server.url, "client@example.test")
+    open_live(client, live_server("/portal/rooms"))
+    excerpt = client.locator(".room-excerpt").first
+    expect(excerpt).to_contain_text("Draft figures attached")
+    with app.app_context():
+        message = db.session.get(Message, room["message"])
+        edit_message(message, message.author, "Final figures attached")
+    expect(excerpt).to_contain_text("Final figures attached", timeout=5_000)
+    with app.app_context():
+        message = db.session.get(Message, room["message"])
+        delete_message(message, message.author)
+    expect(excerpt).to_contain_text("message deleted", timeout=5_000)
