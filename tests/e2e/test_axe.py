@@ -11,6 +11,7 @@ from axe_playwright_python.base import AXE_SCRIPT
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
+from portal.messaging.changes import edit_message
 from portal.messaging.messages import post_message
 from portal.messaging.rooms import archive_room, create_room
 from portal.models import User
@@ -45,6 +46,7 @@ def site(app, people):
                 upload("brief.pdf", b"%PDF-1.4\n", "application/pdf"),
             ],
         )
+        edit_message(hello, admin, "Hello! The draft is now at https://example.com/draft")
         old = create_room(admin, "Old project", [client.id])
         post_message(old, client, "All done")
         archive_room(old)
@@ -57,6 +59,7 @@ def site(app, people):
             f"/app/rooms/{room_id}/participants",
             "/settings/users",
             f"/settings/users/{staff_id}/edit",
+            "/settings/audit",
             "/preferences/notifications",
             "/password/change",
             "/app/search?q=draft",
