@@ -2,12 +2,14 @@
 
 import io
 
+import pytest
 from werkzeug.datastructures import FileStorage
 
 from portal.extensions import db
+from portal.messaging import search as search_module
 from portal.messaging.messages import post_message
 from portal.messaging.rooms import create_room, rename_room, set_participants
-from portal.messaging.search import highlight, search, terms
+from portal.messaging.search import LIMIT, highlight, search, terms
 from portal.models import Room, User
 
 
@@ -106,3 +108,23 @@ def test_search_index_survives_rooms_and_messages_being_deleted(app, people):
         db.session.delete(db.session.get(Room, room.id))
         db.session.commit()
         assert search(staff, "ephemeral") == ([], [])
+
+
+@pytest.mark.parametrize("shape", ["fetch matches first", "walk newest first"])
+def test_both_postgresql_query_shapes_give_the_same_answer(app, people, monkeypatch, shape):
+    """PostgreSQL picks a query shape from the planner's estimates; both must agree."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL's query shapes")
+    monkeypatch.setattr(search_module, "FETCH_VS_CHECK", 0 if shape.startswith("fetch") else 1e12)
+    with app.app_context():
+        staff = _user(people["staff"])
+        mine = create_room(staff, "Mine", [people["client"].id])
+        other = create_room(_user(people["staff_all"]), "Other", [])
+        ids = [post_message(mine, staff, f"walrus note {n}").id for n in range(40)]
+        post_message(other, _user(people["staff_all"]), "walrus elsewhere")
+        post_message(mine, staff, "nothing here")
+        found = [h.message_id for h in search(staff, "walrus")[1]]
+        assert found == ids[::-1][:LIMIT]
+        assert [h.message_id for h in search(_user(people["client"]), "walr note")[1]] == found
+        assert len(search(_user(people["staff_all"]), "walrus")[1]) == LIMIT
+        assert search(_user(people["outsider"]), "walrus") == ([], [])
