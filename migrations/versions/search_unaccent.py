@@ -7,7 +7,7 @@ Create Date: 2026-11-26 14:20:00
 PostgreSQL gets a text search configuration `portal_search`: `simple`, with words that
 hold non-ASCII letters passed through the `unaccent` dictionary first (when the server
 has the extension; it is "trusted", so the database owner may create it). The index's
-documents are rebuilt with it. SQLite is unchanged: its tokenizer folds diacritics.
+documents are rebuilt with it, and room titles get an expression index. SQLite is unchanged: its tokenizer folds diacritics.
 """
 
 from alembic import op
@@ -53,11 +53,17 @@ def upgrade():
         )
     op.execute(DOCUMENT.format(config="portal_search"))
     op.execute(REBUILD)
+    # Room titles were matched by computing every visible title's tsvector per search.
+    op.execute(
+        "CREATE INDEX ix_rooms_title_search ON rooms "
+        "USING gin (to_tsvector('portal_search'::regconfig, title))"
+    )
 
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP INDEX IF EXISTS ix_rooms_title_search")
     op.execute(DOCUMENT.format(config="simple"))
     op.execute(REBUILD)
     op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS portal_search")

@@ -131,13 +131,13 @@ def _postgresql(words, rooms, limit, few, share):
     the visible share and walked all 1,000,000 rows for a rare word (README "Search").
     """
     tsquery = func.to_tsquery(CONFIG, " & ".join(word + ":*" for word in words))
-    room_hits = select(Room.id).where(
-        Room.id.in_(rooms), func.to_tsvector(CONFIG, Room.title).op("@@")(tsquery)
-    )
     if few is not None:
         if not few:
             return [], []
         rooms = few  # the ids themselves: the planner then knows how many messages are theirs
+    # The same expression as the index ix_rooms_title_search (a literal, so it matches).
+    title = func.to_tsvector(literal_column(f"'{CONFIG}'::regconfig"), Room.title)
+    room_hits = select(Room.id).where(Room.id.in_(rooms), title.op("@@")(tsquery))
     matches, total = _estimates(words)
     walk = min(total, limit * total / max(matches * share, 1))
     if matches * FETCH_VS_CHECK <= min(walk, share * total):
@@ -149,6 +149,17 @@ def _postgresql(words, rooms, limit, few, share):
         )
     else:
         found = PG_INDEX
+    top = (
+        select(found.c.message_id)
+        .where(found.c.room_id.in_(rooms))
+        .order_by(found.c.message_id.desc())
+        .limit(limit)
+    )
+    if found is PG_INDEX:
+        top = top.where(PG_INDEX.c.document.op("@@")(tsquery))
+    # The newest `limit` ids first, then their texts: joined earlier, the planner would
+    # walk every message newest first to merge with a few matches.
+    top = top.cte("top").prefix_with("MATERIALIZED")
     files = (
         select(func.string_agg(Attachment.filename, " "))
         .where(Attachment.message_id == Message.id)
@@ -157,14 +168,10 @@ def _postgresql(words, rooms, limit, few, share):
     document = Message.body + " " + func.coalesce(files, "")
     headline = func.ts_headline(CONFIG, document, tsquery, HEADLINE_OPTIONS)
     message_hits = (
-        select(found.c.message_id, headline)
-        .join(Message, Message.id == found.c.message_id)
-        .where(found.c.room_id.in_(rooms))
-        .order_by(found.c.message_id.desc())
-        .limit(limit)
+        select(top.c.message_id, headline)
+        .join(Message, Message.id == top.c.message_id)
+        .order_by(top.c.message_id.desc())
     )
-    if found is PG_INDEX:
-        message_hits = message_hits.where(PG_INDEX.c.document.op("@@")(tsquery))
     return db.session.scalars(room_hits).all(), db.session.execute(message_hits).all()
 
 
