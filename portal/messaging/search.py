@@ -46,9 +46,17 @@ def is_search_table(name):
     return bool(SEARCH_TABLES.match(name or ""))
 
 
+#: Indexes the search owns on the models' tables (migration a5c2e8f1d7b4).
+SEARCH_INDEXES = {"ix_rooms_title_search"}
+
+
 def include_object(obj, name, type_, reflected, compare_to):
-    """Alembic filter: the search index's tables are not the models' business."""
-    return not (type_ == "table" and reflected and compare_to is None and is_search_table(name))
+    """Alembic filter: the search index's tables and indexes are not the models' business."""
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "table":
+        return not is_search_table(name)
+    return not (type_ == "index" and name in SEARCH_INDEXES)
 
 
 def terms(query):
