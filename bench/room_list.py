@@ -113,6 +113,7 @@ def run(rooms, requests, profile):
     staff.post("/login", data={"email": "bench@example.test", "password": PASSWORD})
     client.post("/login", data={"email": "client@example.test", "password": PASSWORD})
     cases = [
+        ("floor: /healthz (no login, no page)", staff, "/healthz", None, 200),
         ("room list, staff", staff, "/app/rooms", None, 200),
         ("room list, client", client, "/portal/rooms", None, 200),
         ("layout only (change password page)", staff, "/password/change", None, 200),

@@ -137,11 +137,13 @@ def room_list(user, page=1, archived_last=False):
     """One page of the rooms `user` may view, newest activity first: (summaries, more).
 
     `archived_last` puts archived rooms after the others (the workspace lists them apart).
-    A fixed number of statements returning Core rows, at most ROOM_LIST_PAGE rooms.
+    A fixed number of statements (built once per process, run on the connection without
+    the ORM) returning plain rows, at most ROOM_LIST_PAGE rooms.
     """
     statement = _room_page_statement(user, archived_last)
     offset = (page - 1) * ROOM_LIST_PAGE
-    rows = db.session.execute(statement, {"viewer_id": user.id, "offset": offset}).all()
+    parameters = {"viewer_id": user.id, "offset": offset}
+    rows = db.session.connection().execute(statement, parameters).all()
     rows, more = rows[:ROOM_LIST_PAGE], len(rows) > ROOM_LIST_PAGE
     previews = _previews([row.id for row in rows])
     unread = unread_by_room(user)
@@ -184,7 +186,7 @@ def _previews(room_ids):
     """{room_id: "Author: excerpt"} of each room's last message, in one statement."""
     if not room_ids:
         return {}
-    rows = db.session.execute(_previews_statement(), {"room_ids": room_ids})
+    rows = db.session.connection().execute(_previews_statement(), {"room_ids": room_ids})
     return {row[0]: _preview(*row[1:]) for row in rows}
 
 
