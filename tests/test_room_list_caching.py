@@ -11,7 +11,7 @@ from sqlalchemy import event, update
 from portal.extensions import db
 from portal.messaging.changes import edit_message
 from portal.messaging.messages import post_message
-from portal.messaging.reading import mark_read
+from portal.messaging.reading import mark_read, unread_by_room
 from portal.messaging.rooms import (
     ROOM_LIST_PAGE,
     archive_room,
@@ -216,3 +216,19 @@ def test_the_list_runs_the_same_few_statements_for_3_rooms_or_60(client, app, pe
         stop()
         counts.append(len(seen))
     assert counts[0] == counts[1] <= 5
+
+
+def test_unread_totals_are_computed_once_per_request_and_forgotten_when_a_marker_moves(
+    app, people, room
+):
+    with app.test_request_context("/"), app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        viewer = db.session.get(User, people["client"].id)
+        post_message(db.session.get(Room, room), staff, "hello")
+        assert unread_by_room(viewer) == {room: 1}
+        seen, stop = count_statements(app)
+        assert unread_by_room(viewer) == {room: 1}  # the same request: no query
+        stop()
+        assert seen == []
+        mark_read(viewer, db.session.get(Room, room))
+        assert unread_by_room(viewer) == {}
