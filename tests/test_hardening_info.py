@@ -21,8 +21,19 @@ HX = {"HX-Request": "true"}
 def test_logged_in_pages_are_no_store(client, people):
     assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
     client.login("staff@example.test")
-    for path in ("/app/rooms", "/preferences/notifications", "/password/change"):
+    for path in ("/preferences/notifications", "/password/change", "/app/search"):
         assert client.get(path).headers["Cache-Control"] == "no-store"
+
+
+def test_room_lists_are_private_and_revalidated_and_logout_clears_the_cache(client, people):
+    # The room lists carry an ETag (tests/test_room_list_caching.py): only the browser may
+    # keep them, and only after asking us first; logging out empties the browser's cache.
+    client.login("staff@example.test")
+    response = client.get("/app/rooms")
+    assert set(response.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}
+    assert response.headers["ETag"].startswith('W/"')
+    response = client.post("/logout")
+    assert response.headers["Clear-Site-Data"] == '"cache"'
 
 
 def test_files_keep_their_own_revalidating_cache_policy(client, app, people):

@@ -5,12 +5,14 @@ reader's read marker. Counts cover the room's whole history (someone added to a 
 it all, PRODUCT §2); email covers only what was posted since the reader joined.
 """
 
+from flask import g, has_request_context
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.events import room_read, send
 from portal.extensions import db
+from portal.messaging.prepared import prepared
 from portal.models import Message, Participant, ReadState, Room, User
 from portal.models.base import utcnow
 
@@ -41,29 +43,61 @@ def unread_since_joining(columns, *conditions):
     )
 
 
-def unread_counts(user, room_ids):
-    """{room_id: unread count} for one user across rooms.
+def _unread_in_room(user_id):
+    """Correlated count of `user_id`'s unread messages in the enclosing query's Room.
 
-    A correlated count per room walks the (room_id, id) index from the read marker on,
-    so the cost follows the unread messages, not the rooms' whole history.
+    It walks the (room_id, id) index from the read marker on, so the cost follows the
+    unread messages, not the room's whole history.
     """
-    if not room_ids:
-        return {}
     # Explicit correlation: auto-correlation only reaches the immediately enclosing SELECT.
     last_read = (
         select(ReadState.last_read_message_id)
-        .where(ReadState.user_id == user.id, ReadState.room_id == Room.id)
+        .where(ReadState.user_id == user_id, ReadState.room_id == Room.id)
         .correlate(Room)
         .scalar_subquery()
     )
-    unread = (
+    return (
         select(func.count(Message.id))
-        .where(Message.room_id == Room.id, unread_by(user.id, last_read))
+        .where(Message.room_id == Room.id, unread_by(user_id, last_read))
         .correlate(Room)
         .scalar_subquery()
     )
-    rows = db.session.execute(select(Room.id, unread).where(Room.id.in_(room_ids)))
+
+
+def unread_counts(user, room_ids):
+    """{room_id: unread count} for one user across rooms (rooms with none left out)."""
+    if not room_ids:
+        return {}
+    rows = db.session.execute(
+        select(Room.id, _unread_in_room(user.id)).where(Room.id.in_(room_ids))
+    )
     return {room_id: count for room_id, count in rows if count}
+
+
+def unread_by_room(user):
+    """{room_id: unread count} over every room `user` may view (the layouts' totals).
+
+    One statement whatever the number of rooms, and computed once per request: the
+    layout and the room list share it (a read marker that moves forgets it).
+    """
+    if not has_request_context():
+        return _unread_by_room(user)
+    memo = g.get("unread_by_room")
+    if memo is None or memo[0] != user.id:
+        memo = g.unread_by_room = (user.id, _unread_by_room(user))
+    return memo[1]
+
+
+def _unread_by_room(user):
+    statement = _unread_by_room_statement(user)
+    rows = db.session.connection().execute(statement, {"viewer_id": user.id})
+    return {room_id: count for room_id, count in rows if count}
+
+
+@prepared
+def _unread_by_room_statement(viewer, visible):
+    # Zero counts are dropped in Python: a wrapping `WHERE n > 0` makes SQLite count twice.
+    return visible.with_only_columns(Room.id, _unread_in_room(viewer.id))
 
 
 def unread_counts_for_users(room_id, user_ids):
@@ -112,6 +146,8 @@ def advance_read(user_id, room_id, through_id):
         .values(last_read_message_id=through_id, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if moved.rowcount > 0 and has_request_context():
+        g.pop("unread_by_room", None)  # this request's totals are out of date now
     return moved.rowcount > 0
 
 

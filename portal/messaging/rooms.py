@@ -1,13 +1,16 @@
 """Verbs on rooms: create, rename, archive, change participants, list for a user."""
 
-from sqlalchemy import delete, func, select
+from functools import cache
+
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.access import visible_rooms
 from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
-from portal.messaging.reading import unread_counts
-from portal.models import Message, Participant, Room, User
+from portal.messaging.prepared import prepared
+from portal.messaging.reading import unread_by_room
+from portal.messaging.rendering import FORMER_USER, excerpt
+from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.base import utcnow
 from portal.models.rooms import TITLE_MAX
 from portal.web.text import clean_name
@@ -126,44 +129,102 @@ def unarchive_room(room):
     send(room_changed, room=room)
 
 
-def room_list(user):
-    """The rooms `user` may view, newest activity first, with unread count and last message.
+#: Rooms per room-list page: the list's cost stays flat whatever the rooms a user sees.
+ROOM_LIST_PAGE = 50
 
-    Three queries whatever the number of rooms: rooms, unread counts, last messages.
+
+def room_list(user, page=1, archived_last=False):
+    """One page of the rooms `user` may view, newest activity first: (summaries, more).
+
+    `archived_last` puts archived rooms after the others (the workspace lists them apart).
+    A fixed number of statements (built once per process, run on the connection without
+    the ORM) returning plain rows, at most ROOM_LIST_PAGE rooms.
     """
-    rooms = list(
-        db.session.scalars(
-            visible_rooms(user).order_by(Room.last_activity_at.desc(), Room.id.desc())
-        )
+    statement = _room_page_statement(user, archived_last)
+    offset = (page - 1) * ROOM_LIST_PAGE
+    parameters = {"viewer_id": user.id, "offset": offset}
+    rows = db.session.connection().execute(statement, parameters).all()
+    rows, more = rows[:ROOM_LIST_PAGE], len(rows) > ROOM_LIST_PAGE
+    previews = _previews([row.id for row in rows])
+    unread = unread_by_room(user)
+    summaries = [RoomSummary(*row, unread.get(row.id, 0), previews.get(row.id)) for row in rows]
+    return summaries, more
+
+
+@prepared
+def _room_page_statement(viewer, visible, archived_last):
+    order = (Room.last_activity_at.desc(), Room.id.desc())
+    if archived_last:
+        order = (Room.archived_at.is_not(None), *order)
+    return (
+        visible.with_only_columns(Room.id, Room.title, Room.archived_at, Room.last_activity_at)
+        .order_by(*order)
+        .limit(ROOM_LIST_PAGE + 1)
+        .offset(bindparam("offset"))
     )
-    ids = [room.id for room in rooms]
-    unread = unread_counts(user, ids)
-    last_ids = (
-        select(func.max(Message.id)).where(Message.room_id.in_(ids)).group_by(Message.room_id)
-    )
-    last = (
-        {
-            m.room_id: m
-            for m in db.session.scalars(
-                select(Message)
-                .where(Message.id.in_(last_ids))
-                .options(db.joinedload(Message.author), db.selectinload(Message.attachments))
-            )
-        }
-        if ids
-        else {}
-    )
-    return [RoomSummary(room, unread.get(room.id, 0), last.get(room.id)) for room in rooms]
 
 
 class RoomSummary:
-    __slots__ = ("room", "unread", "last_message")
+    """A room-list row: plain values (hashable, for the list's ETag), no ORM objects."""
 
-    def __init__(self, room, unread, last_message):
-        self.room, self.unread, self.last_message = room, unread, last_message
+    __slots__ = ("id", "title", "archived_at", "last_activity_at", "unread", "preview")
+
+    def __init__(self, id, title, archived_at, last_activity_at, unread, preview):
+        self.id, self.title, self.archived_at = id, title, archived_at
+        self.last_activity_at, self.unread, self.preview = last_activity_at, unread, preview
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
+    def key(self):
+        """Everything the row shows, as a tuple."""
+        return tuple(getattr(self, name) for name in self.__slots__)
 
 
-def unread_by_room(user):
-    """{room_id: unread count} over every room `user` may view (the layouts' totals)."""
-    ids = list(db.session.scalars(visible_rooms(user).with_only_columns(Room.id)))
-    return unread_counts(user, ids)
+def _previews(room_ids):
+    """{room_id: "Author: excerpt"} of each room's last message, in one statement."""
+    if not room_ids:
+        return {}
+    rows = db.session.connection().execute(_previews_statement(), {"room_ids": room_ids})
+    return {row[0]: _preview(*row[1:]) for row in rows}
+
+
+@cache
+def _previews_statement():
+    """Each listed room's last message: body, deleted, author's name, files (built once)."""
+    last_ids = (
+        select(func.max(Message.id))
+        .where(Message.room_id.in_(bindparam("room_ids", expanding=True)))
+        .group_by(Message.room_id)
+    )
+    of_message = Attachment.message_id == Message.id
+    files = select(func.count(Attachment.id)).where(of_message).correlate(Message)
+    first_file = (
+        select(Attachment.filename).where(of_message).order_by(Attachment.id).limit(1)
+    ).correlate(Message)
+    return (
+        select(
+            Message.room_id,
+            Message.body,
+            Message.deleted_at,
+            User.name,
+            files.scalar_subquery(),
+            first_file.scalar_subquery(),
+        )
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.id.in_(last_ids))
+    )
+
+
+def _preview(body, deleted_at, author, files, first_file):
+    """What the room list says of a last message (as the room page would, in one line)."""
+    if deleted_at is not None:
+        text = "message deleted"
+    elif body:
+        text = excerpt(body)
+    elif files:
+        text = f"sent {first_file}" + (f" and {files - 1} more" if files > 1 else "")
+    else:
+        text = ""
+    return f"{author if author is not None else FORMER_USER}: {text}"

@@ -3,10 +3,11 @@
 import logging
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db, login_manager
@@ -44,24 +45,35 @@ def _last_seen():
     return func.coalesce(LoginSession.last_seen_at, LoginSession.created_at)
 
 
-def _alive(now):
-    """Conditions on LoginSession: not revoked, within its lifetime, not idle too long."""
-    config = current_app.config
-    born_after = now - timedelta(hours=config["SESSION_LIFETIME_HOURS"])
-    seen_after = now - timedelta(hours=config["SESSION_IDLE_HOURS"])
+@cache
+def _live_session_statement():
+    """User and last activity of a login session that is not revoked, expired or idle.
+
+    Built once per process (every request runs it): the token, the user id and the two
+    time limits are parameters.
+    """
     return (
-        LoginSession.revoked_at.is_(None)
-        & (LoginSession.created_at > born_after)
-        & (_last_seen() > seen_after)
+        select(User, _last_seen())
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == bindparam("user_id"),
+            LoginSession.token == bindparam("token"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.created_at > bindparam("born_after", type_=UTCDateTime()),
+            _last_seen() > bindparam("seen_after", type_=UTCDateTime()),
+        )
     )
 
 
 def _session_row(user_id, token, now):
     """(user, last seen) of a live login session whose user may log in, else (None, None)."""
+    config = current_app.config
+    limits = {
+        "born_after": now - timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
+        "seen_after": now - timedelta(hours=config["SESSION_IDLE_HOURS"]),
+    }
     row = db.session.execute(
-        select(User, _last_seen())
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == user_id, LoginSession.token == token, _alive(now))
+        _live_session_statement(), {"user_id": user_id, "token": token, **limits}
     ).first()
     if row is None or not row[0].is_active:
         return None, None

@@ -7,7 +7,7 @@ could not run. Responses that set their own policy (file downloads) keep it.
 
 import secrets
 
-from flask import g, session
+from flask import g, request, session
 
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -29,22 +29,33 @@ def csp_nonce():
     return g.csp_nonce
 
 
+_POLICY = (
+    "default-src 'self'; script-src 'self'; "
+    "{style}; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+#: The policy of every response that uses no nonce (most of them), built once.
+POLICY = _POLICY.format(style="style-src 'self'")
+
+#: Endpoints whose response empties the browser's cache of our pages (see web/caching.py).
+CLEAR_CACHE_ENDPOINTS = frozenset({"auth.logout"})
+
+
 def content_security_policy():
-    style = "style-src 'self'"
     if "csp_nonce" in g:
-        style += f" 'nonce-{g.csp_nonce}'"
-    return (
-        "default-src 'self'; script-src 'self'; "
-        f"{style}; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
+        return _POLICY.format(style=f"style-src 'self' 'nonce-{g.csp_nonce}'")
+    return POLICY
 
 
 def _add_headers(response):
+    headers = response.headers
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    if "Cache-Control" not in response.headers and session.get("sid"):
-        # Pages for a logged-in user stay out of every cache (shared or the browser's).
-        response.headers["Cache-Control"] = "no-store"
+        headers.setdefault(name, value)
+    headers.setdefault("Content-Security-Policy", content_security_policy())
+    if "Cache-Control" not in headers and session.get("sid"):
+        # Pages for a logged-in user stay out of every cache (shared or the browser's);
+        # the room lists opt in to `private, no-cache` with an ETag (web/caching.py).
+        headers["Cache-Control"] = "no-store"
+    if request.endpoint in CLEAR_CACHE_ENDPOINTS:
+        headers["Clear-Site-Data"] = '"cache"'
     return response

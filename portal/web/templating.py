@@ -2,12 +2,12 @@
 
 from datetime import UTC
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from flask_login import current_user
 
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
+from portal.messaging.reading import unread_by_room
 from portal.messaging.rendering import author_name, excerpt, message_html
-from portal.messaging.rooms import unread_by_room
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
 from portal.people.time_zones import format_time, zone_for
@@ -60,9 +60,15 @@ def day_in_reader_zone(value):
 
 
 def _reader_zone():
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return zone_for(current_user)
-    return UTC
+    """The logged-in reader's zone, looked up once per request (filters call it per row)."""
+    if not has_request_context():
+        return UTC
+    user = current_user._get_current_object()
+    key = (user.get_id(), getattr(user, "time_zone", None))
+    cached = g.get("reader_zone")
+    if cached is None or cached[0] != key:
+        cached = g.reader_zone = (key, zone_for(user) if user.is_authenticated else UTC)
+    return cached[1]
 
 
 def iso_time(value):

@@ -4,6 +4,7 @@ from flask_login import current_user
 from portal.access import ensure_can_change, ensure_can_manage, internal_required, load_room
 from portal.blueprints import conversation, message_actions, search_pages
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
+from portal.blueprints.room_lists import render_room_list
 from portal.blueprints.workspace import bp
 from portal.messaging.rooms import (
     RoomError,
@@ -12,7 +13,6 @@ from portal.messaging.rooms import (
     create_room,
     participant_ids,
     rename_room,
-    room_list,
     set_participants,
     unarchive_room,
 )
@@ -39,12 +39,7 @@ def _with_people(form, room=None):
 @bp.route("/rooms")
 @internal_required
 def rooms():
-    summaries = room_list(current_user)
-    return render_template(
-        "workspace/rooms.html",
-        active=[s for s in summaries if not s.room.is_archived],
-        archived=[s for s in summaries if s.room.is_archived],
-    )
+    return render_room_list("workspace/rooms.html", archived_last=True)
 
 
 @bp.route("/rooms/new")

@@ -57,7 +57,9 @@
     if (!lists || refreshTimer) return;
     refreshTimer = setTimeout(function () {
       refreshTimer = null;
-      htmx.ajax("GET", location.pathname, { target: "#room-lists", select: "#room-lists", swap: "outerHTML" });
+      // Same page of the list (?page=); the browser revalidates with If-None-Match, so an
+      // unchanged list costs a 304 (portal/web/caching.py).
+      htmx.ajax("GET", location.pathname + location.search, { target: "#room-lists", select: "#room-lists", swap: "outerHTML" });
     }, 500);
   }
   var opened = false;
