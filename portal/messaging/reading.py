@@ -5,7 +5,7 @@ reader's read marker. Counts cover the room's whole history (someone added to a 
 it all, PRODUCT §2); email covers only what was posted since the reader joined.
 """
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -99,18 +99,20 @@ def ensure_read_state(user_id, room_id):
 def advance_read(user_id, room_id, through_id):
     """Move the read marker forward (never back), uncommitted; True when it moved.
 
-    An upsert and a conditional UPDATE, so two tabs reading at once can't collide.
+    One upsert (the row is created at `through_id` when missing, as `ensure_read_state`
+    then a move would leave it), so two tabs reading at once can't collide.
     """
-    ensure_read_state(user_id, room_id)
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(ReadState).values(
+        user_id=user_id, room_id=room_id, last_read_message_id=through_id, updated_at=now
+    )
     moved = db.session.execute(
-        update(ReadState)
-        .where(
-            ReadState.user_id == user_id,
-            ReadState.room_id == room_id,
-            ReadState.last_read_message_id < through_id,
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "room_id"],
+            set_={"last_read_message_id": through_id, "updated_at": now},
+            where=ReadState.last_read_message_id < through_id,
         )
-        .values(last_read_message_id=through_id, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
     )
     return moved.rowcount > 0
 
