@@ -104,7 +104,7 @@ def advance_read(user_id, room_id, through_id):
     """
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    statement = insert(ReadState).values(
+    statement = insert(ReadState.__table__).values(
         user_id=user_id, room_id=room_id, last_read_message_id=through_id, updated_at=now
     )
     moved = db.session.execute(
