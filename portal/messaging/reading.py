@@ -112,9 +112,10 @@ def advance_read(user_id, room_id, through_id):
             index_elements=["user_id", "room_id"],
             set_={"last_read_message_id": through_id, "updated_at": now},
             where=ReadState.last_read_message_id < through_id,
-        )
+        ).returning(ReadState.__table__.c.last_read_message_id)
     )
-    return moved.rowcount > 0
+    # A row comes back when it was inserted or moved (not when the WHERE kept it).
+    return moved.first() is not None
 
 
 def first_unread_id(user, room, messages):
