@@ -2,12 +2,13 @@
 
 import pytest
 from redis.connection import Connection
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from portal.extensions import db
 from portal.live import publish as live_publish
+from portal.messaging.reading import advance_read
 from portal.messaging.rooms import create_room
-from portal.models import User
+from portal.models import ReadState, User
 
 STATEMENTS = []
 
@@ -75,7 +76,12 @@ def test_send_cost_does_not_grow_with_the_room(app, people, make_user, staff_cli
     assert small_cost == large_cost
     statements, publishes, _ = large_cost
     assert publishes == 1, "one publish on the room's channel; the hubs fan it out"
-    assert statements <= 14, "\n".join(STATEMENTS)
+    # The session's user, the room (twice: load, may-post), the message INSERT, the
+    # room's activity, the author's read marker (one upsert); after the response, the
+    # client-email scheduling (the message, its recipients). Nothing re-read after commit.
+    assert statements <= 8, "\n".join(STATEMENTS)
+    writes = [s for s in STATEMENTS if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 3, "\n".join(writes)
 
 
 def test_reading_a_room_already_read_writes_nothing(app, people, staff_client):
@@ -98,3 +104,24 @@ def test_reading_a_room_already_read_writes_nothing(app, people, staff_client):
     finally:
         event.remove(engine, "before_cursor_execute", count_write)
     assert writes == []
+
+
+def test_the_read_marker_moves_in_one_upsert_and_never_back(app, people):
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        room_id = create_room(staff, "Markers", []).id
+        user_id = people["client"].id
+        marker = lambda: db.session.scalar(  # noqa: E731
+            select(ReadState.last_read_message_id).where(
+                ReadState.user_id == user_id, ReadState.room_id == room_id
+            )
+        )
+        assert marker() is None
+        assert advance_read(user_id, room_id, 7) is True  # creates the row at 7
+        assert marker() == 7
+        assert advance_read(user_id, room_id, 5) is False
+        assert advance_read(user_id, room_id, 7) is False
+        assert marker() == 7
+        assert advance_read(user_id, room_id, 9) is True
+        db.session.commit()
+        assert marker() == 9

@@ -6,6 +6,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.events import message_posted, send
 from portal.extensions import db
@@ -77,25 +78,28 @@ def post_message(room, author, body, client_msg_id=None, files=(), attachments=(
         raise MessageError(str(exc), exc.status) from exc
     attachments = [*attachments, *stored]
     try:
-        message = _post(room, author, body, client_msg_id, attachments, now)
+        message, stored_now = _post(room, author, body, client_msg_id, attachments, now)
     except BaseException:
         uploads.discard(stored)
         raise
-    # A repeated client_msg_id returns the first message: these files belong to nothing.
-    uploads.discard([a for a in stored if a.id is None])
+    if not stored_now:
+        # A repeated client_msg_id returns the first message: these files belong to nothing.
+        uploads.discard(stored)
     return message
 
 
 def _post(room, author, body, client_msg_id, attachments, now):
+    """(the message, True) once stored; (the first one, False) for a repeated client_msg_id.
+
+    Five statements: the INSERTs of the message (and its attachments or mentions, if
+    any), the room's activity, the author's read marker (one upsert) and the commit. A
+    repeat is found by the unique (author, client_msg_id) index, not by a SELECT first.
+    """
     body = clean_body(body)
     if not body.strip() and not attachments:
         raise MessageError("Write a message or attach a file before sending.")
     if client_msg_id and not CLIENT_MSG_ID.match(client_msg_id):
         client_msg_id = None
-    if client_msg_id:
-        existing = _find_duplicate(author, client_msg_id)
-        if existing is not None:
-            return existing
     now = now or utcnow()
     message = Message(
         room_id=room.id,
@@ -111,17 +115,31 @@ def _post(room, author, body, client_msg_id, attachments, now):
     try:
         db.session.flush()
     except IntegrityError:
-        # The same form submitted twice at once: the other request stored it.
+        # The same form sent again (a retry, or a double submit racing the first).
         db.session.rollback()
-        existing = _find_duplicate(author, client_msg_id)
+        existing = _find_duplicate(author, client_msg_id) if client_msg_id else None
         if existing is None:
             raise
-        return existing
+        return existing, False
     db.session.execute(update(Room).where(Room.id == room.id).values(last_activity_at=now))
     reading.advance_read(author.id, room.id, message.id)
-    db.session.commit()
+    _commit_keeping_loaded()
+    set_committed_value(room, "last_activity_at", now)
     send(message_posted, message=message)
-    return message
+    return message, True
+
+
+def _commit_keeping_loaded():
+    """Commit without expiring the session's objects: the message just stored, its author
+    and room answer the request and feed the publish; re-reading them after the commit
+    (the default) cost three SELECTs per send."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _find_duplicate(author, client_msg_id):

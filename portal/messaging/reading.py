@@ -6,7 +6,7 @@ it all, PRODUCT §2); email covers only what was posted since the reader joined.
 """
 
 from flask import g, has_request_context
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -133,22 +133,27 @@ def ensure_read_state(user_id, room_id):
 def advance_read(user_id, room_id, through_id):
     """Move the read marker forward (never back), uncommitted; True when it moved.
 
-    An upsert and a conditional UPDATE, so two tabs reading at once can't collide.
+    One upsert (the row is created at `through_id` when missing, as `ensure_read_state`
+    then a move would leave it), so two tabs reading at once can't collide.
     """
-    ensure_read_state(user_id, room_id)
-    moved = db.session.execute(
-        update(ReadState)
-        .where(
-            ReadState.user_id == user_id,
-            ReadState.room_id == room_id,
-            ReadState.last_read_message_id < through_id,
-        )
-        .values(last_read_message_id=through_id, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(ReadState.__table__).values(
+        user_id=user_id, room_id=room_id, last_read_message_id=through_id, updated_at=now
     )
-    if moved.rowcount > 0 and has_request_context():
+    moved = db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "room_id"],
+            set_={"last_read_message_id": through_id, "updated_at": now},
+            where=ReadState.last_read_message_id < through_id,
+        ).returning(ReadState.__table__.c.last_read_message_id)
+    )
+    # A row comes back when it was inserted or moved (not when the WHERE kept it).
+    if moved.first() is None:
+        return False
+    if has_request_context():
         g.pop("unread_by_room", None)  # this request's totals are out of date now
-    return moved.rowcount > 0
+    return True
 
 
 def first_unread_id(user, room, messages):

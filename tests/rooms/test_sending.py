@@ -84,6 +84,21 @@ def test_double_submit_creates_one_message(client, app, room):
     assert messages_in(app, room).count("only once") == 1
 
 
+def test_a_resent_htmx_form_answers_the_first_message(client, app, room):
+    """The repeat is caught by the unique index (its transaction rolled back): the answer
+    is the first message's fragment, and the room holds it once."""
+    client.login("staff@example.test")
+    data = {"body": "sent on a flaky line", "client_msg_id": "flaky-line-0007"}
+    first = client.form_post(f"/app/rooms/{room}/messages", data, headers=HX)
+    again = client.form_post(f"/app/rooms/{room}/messages", data, headers=HX)
+    assert first.status_code == again.status_code == 200
+    ids = [
+        re.search(r'id="message-(\d+)"', r.get_data(as_text=True)).group(1) for r in (first, again)
+    ]
+    assert ids[0] == ids[1]
+    assert messages_in(app, room).count("sent on a flaky line") == 1
+
+
 def test_archived_room_is_read_only_and_listed_apart(client, app, room):
     client.login("staff@example.test")
     assert client.form_post(f"/app/rooms/{room}/archive").status_code == 302
