@@ -3,7 +3,7 @@
 import re
 
 from flask import current_app, has_request_context
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +11,7 @@ from portal.events import message_posted, send
 from portal.extensions import db
 from portal.messaging import reading, uploads
 from portal.messaging.mentions import new_mentions
-from portal.models import Message, Room
+from portal.models import Message, Room, User
 from portal.models.base import utcnow
 from portal.people import quotas
 from portal.web.text import is_blank, neutralize_bidi
@@ -181,3 +181,50 @@ def has_older(room, first_id):
         )
         is not None
     )
+
+
+#: The columns a message fragment depends on (see `fragments`), read as plain rows.
+_m, _u = Message.__table__.c, User.__table__.c
+_ROWS = (
+    select(
+        _m.id,
+        _m.room_id,
+        _m.author_id,
+        _m.body,
+        _m.created_at,
+        _m.edited_at,
+        _m.deleted_at,
+        _u.name.label("author_name"),
+    )
+    .select_from(Message.__table__.outerjoin(User.__table__, _u.id == _m.author_id))
+    .where(_m.room_id == bindparam("room_id"))
+    .limit(bindparam("limit"))
+)
+_NEWEST = _ROWS.order_by(_m.id.desc())
+_BEFORE = _NEWEST.where(_m.id < bindparam("edge"))
+_AFTER = _ROWS.where(_m.id > bindparam("edge")).order_by(_m.id)
+
+
+def message_rows(room_id, before=None, after=None, limit=PAGE_SIZE):
+    """(rows, more): like `messages_page` but plain rows (no ORM objects, statements built
+    once); `more` says whether messages exist beyond the page on its open side (older
+    ones, or newer ones with `after`). Rows carry `author_name` (None: a former user)."""
+    if after is not None:
+        statement, edge = _AFTER, after
+    elif before is not None:
+        statement, edge = _BEFORE, before
+    else:
+        statement, edge = _NEWEST, None
+    params = {"room_id": room_id, "limit": limit + 1, "edge": edge}
+    rows = db.session.connection().execute(statement, params).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return (rows, more) if after is not None else (rows[::-1], more)
+
+
+def message_rows_around(room_id, message_id, limit=PAGE_SIZE):
+    """(rows, older, newer) of about `limit` messages with `message_id` in the middle."""
+    half = limit // 2
+    before, older = message_rows(room_id, before=message_id + 1, limit=half + 1)
+    after, newer = message_rows(room_id, after=message_id, limit=limit - len(before))
+    return before + after, older, newer
