@@ -12,24 +12,6 @@ from portal.models import Message, Participant, ReadState, User
 from portal.models.users import INTERNAL
 
 
-def read_positions(room_id):
-    """[(user, last read message id)] of the room's active participants who read anything."""
-    rows = db.session.execute(
-        select(User, ReadState.last_read_message_id)
-        .join(Participant, Participant.user_id == User.id)
-        .join(
-            ReadState, (ReadState.user_id == User.id) & (ReadState.room_id == Participant.room_id)
-        )
-        .where(
-            Participant.room_id == room_id,
-            ReadState.last_read_message_id > 0,
-            User.active.is_(True),
-        )
-        .order_by(User.name)
-    )
-    return list(rows)
-
-
 def staff_read_through(room_id):
     """The furthest any internal participant has read in the room (0 if none)."""
     return db.session.scalar(
@@ -48,25 +30,6 @@ def _place(message_ids, through):
     """The newest shown message at or before `through` (None if none is shown)."""
     shown = [mid for mid in message_ids if mid <= through]
     return max(shown) if shown else None
-
-
-def seen_markers(room, viewer, messages):
-    """{message id: [users]} for staff; {message id: []} on a client's own latest message."""
-    ids = [m.id for m in messages]
-    if not ids:
-        return {}
-    if viewer.is_internal:
-        markers = {}
-        for user, through in read_positions(room.id):
-            spot = _place(ids, through)
-            if user.id != viewer.id and spot is not None:
-                markers.setdefault(spot, []).append(user)
-        return markers
-    own = [m.id for m in messages if m.author_id == viewer.id]
-    latest_own = _latest_own(room.id, viewer.id)
-    if own and own[-1] == latest_own and latest_own <= staff_read_through(room.id):
-        return {latest_own: []}
-    return {}
 
 
 def _latest_own(room_id, user_id):
@@ -124,7 +87,9 @@ class RoomReads:
         return next((p.last_read for p in self.people if p.id == user_id), 0)
 
     def seen(self, room_id, viewer, messages):
-        """As `seen_markers(room, viewer, messages)`, from these read markers."""
+        """{message id: [people]} for staff: where every other active participant read
+        up to, sorted by name; for a client {their latest message id: []} once staff
+        read it, else {}. `messages` are the page's rows, in id order."""
         ids = [m.id for m in messages]
         if not ids:
             return {}
