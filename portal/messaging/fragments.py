@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.messaging.grouping import day_label, group_classes, initials
+from portal.messaging.grouping import day_label, group_classes, initials, page_group_classes
 from portal.models import Message
 from portal.models.base import utcnow
 from portal.web.templating import _reader_zone  # the zone `| datetime` renders in
@@ -78,14 +78,12 @@ def message_list(rows, first_unread_id=None, seen=None):
     the "New messages" divider before `first_unread_id`, and "Seen" markers from `seen`
     ({message id: [readers]}). Only fragments missing from the cache load ORM messages."""
     zone, today = _zone_and_today()
-    zone_name, keys, previous = str(zone), [], None
-    for n, row in enumerate(rows):
-        group = group_classes(row, previous, n == 0, zone=zone)
+    zone_name, keys = str(zone), []
+    for row, group in zip(rows, page_group_classes(rows, zone), strict=True):
         if isinstance(row, Message):
             keys.append(_orm_key(row, group, today, zone_name))
         else:
             keys.append(_key(row, group, today, zone_name, row.author_name))
-        previous = row
     html = [_cached(key) for key in keys]
     missing = [n for n, fragment in enumerate(html) if fragment is None]
     if missing:
