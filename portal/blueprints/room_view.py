@@ -32,9 +32,8 @@ class RoomPage:
 
     def __init__(self, room, viewer):
         self.room, self.viewer = room, viewer
-        self.before, self.around = parse_id(request.args.get("before")), None
-        if self.before is None:
-            self.around = parse_id(request.args.get("around"))
+        self.before = parse_id(request.args.get("before"))
+        self.around = parse_id(request.args.get("around"))
         if self.around:
             self.rows, self.older, self.newer = message_rows_around(room.id, self.around)
         else:
