@@ -15,7 +15,7 @@ from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
 from portal.blueprints.room_view import RoomPage
 from portal.messaging.fragments import message_list
-from portal.messaging.messages import MessageError, message_rows, post_message
+from portal.messaging.messages import MessageError, clean_body, message_rows, post_message
 from portal.messaging.reading import mark_read
 from portal.models.base import utcnow
 from portal.people.time_zones import zone_for
@@ -134,13 +134,17 @@ def _post(room, form):
     if not form.validate_on_submit():
         errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
         raise MessageError(errors or "This form had expired. Please send it again.")
-    return post_message(
-        room,
-        current_user,
-        form.body.data,
-        client_msg_id=form.client_msg_id.data,
-        files=request.files.getlist("files"),
+    files, body = request.files.getlist("files"), form.body.data
+    message = post_message(
+        room, current_user, body, client_msg_id=form.client_msg_id.data, files=files
     )
+    if form.client_msg_id.data and message.body != clean_body(body or ""):
+        # One revalidated (304) room page shown in two tabs gives both composers the same
+        # id: other text under a used id is a new message, not a double submit.
+        for upload in files:
+            upload.stream.seek(0)
+        message = post_message(room, current_user, body, files=files)
+    return message
 
 
 def _refused(room, side, form, error, status=422):

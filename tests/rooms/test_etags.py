@@ -166,3 +166,22 @@ def test_catch_up_fragments_answer_304_until_a_message_arrives(client, app, peop
         ).status_code
         == 304
     )
+
+
+def test_two_tabs_showing_one_revalidated_page_both_send(client, app, room):
+    client.login("staff@example.test")
+    page = client.get(f"/app/rooms/{room}")
+    page = client.get(f"/app/rooms/{room}")
+    assert _page(client, room, page.headers["ETag"]).status_code == 304  # the second tab
+    composer_id = re.search(
+        r'id="client_msg_id" name="client_msg_id" type="hidden" value="([^"]+)"',
+        page.get_data(as_text=True),
+    ).group(1)
+    url = f"/app/rooms/{room}/messages"
+    for body in ("From the first tab", "From the first tab", "From the second tab"):
+        client.form_post(url, {"body": body, "client_msg_id": composer_id})
+    with app.app_context():
+        bodies = db.session.scalars(db.select(Message.body).where(Message.room_id == room))
+        bodies = list(bodies)
+    assert bodies.count("From the first tab") == 1  # a double submit still counts once
+    assert bodies.count("From the second tab") == 1
