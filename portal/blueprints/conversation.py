@@ -13,18 +13,13 @@ from flask_login import current_user
 
 from portal.access import ensure_can_post, load_room
 from portal.blueprints.forms import MessageForm, new_client_msg_id
-from portal.messaging.messages import (
-    MessageError,
-    has_newer,
-    has_older,
-    messages_around,
-    messages_page,
-    post_message,
-)
-from portal.messaging.reading import first_unread_id, mark_read
-from portal.messaging.rooms import participant_ids
-from portal.messaging.seen import seen_markers, staff_read_through
-from portal.people.users import users_by_ids
+from portal.blueprints.room_view import RoomPage
+from portal.messaging.fragments import message_list
+from portal.messaging.messages import MessageError, clean_body, message_rows, post_message
+from portal.messaging.reading import mark_read
+from portal.models.base import utcnow
+from portal.people.time_zones import zone_for
+from portal.web.etags import not_modified, page_etag, validated
 from portal.web.inputs import parse_id
 
 #: (rule, endpoint, methods, view) for every shared room route.
@@ -80,12 +75,15 @@ def messages(room, side):
     if request.accept_mimetypes.accept_html and not is_htmx():  # a refreshed fragment URL
         return vary(redirect(url_for(f"{side.blueprint}.room", room_id=room.id, **request.args)))
     after, before = _int_arg("after"), _int_arg("before")
+    rows, more = message_rows(room.id, before=before, after=after)
+    older = after is None and bool(rows) and more
+    etag = page_etag(_fragment_version(rows), older)
+    if (unchanged := not_modified(etag)) is not None:
+        return vary(unchanged)
     if after is not None:
-        found = messages_page(room, after=after)
-        return render_template("rooms/_messages.html", messages=found, room=room)
-    found = messages_page(room, before=before)
-    older = found and has_older(room, found[0].id)
-    return render_template("rooms/_older.html", messages=found, room=room, older=older)
+        return vary(validated(make_response(message_list(rows)), etag))
+    body = render_template("rooms/_older.html", messages=rows, room=room, older=older)
+    return vary(validated(make_response(body), etag))
 
 
 @room_route("/rooms/<int:room_id>/messages", methods=["POST"])
@@ -114,30 +112,21 @@ def read(room, side):
 
 
 def room_page(room, side, form=None, status=200):
-    """The room page, marking what it shows read (unless it pages back)."""
-    before, around = _int_arg("before"), _int_arg("around")
-    shown = messages_around(room, around) if around else messages_page(room, before=before)
-    newer = around is not None and shown and has_newer(room, shown[-1].id)
-    first_unread = None
-    if before is None and shown and not newer:
-        first_unread = first_unread_id(current_user, room, shown)
-        mark_read(current_user, room, shown[-1].id)
-    body = render_template(
-        "rooms/room.html",
-        layout=side.layout,
-        room=room,
-        messages=shown,
-        older=shown and has_older(room, shown[0].id),
-        before=before,
-        first_unread_id=first_unread,
-        newer=newer,
-        seen=seen_markers(room, current_user, shown),
-        staff_through=0 if current_user.is_internal else staff_read_through(room.id),
-        participants=users_by_ids(participant_ids(room)),
-        form=form or MessageForm(),
-        can_post=not room.is_archived,
-    )
-    return vary(make_response(body, status))
+    """The room page, marking what it shows read (unless it pages back); an unchanged
+    page answers a conditional GET with 304. A refused send (`form`) is never cached."""
+    page = RoomPage(room, current_user._get_current_object())
+    etag = None if form is not None else page_etag(*page.etag_parts())
+    if etag is not None and (unchanged := not_modified(etag)) is not None:
+        return vary(unchanged)
+    body = render_template("rooms/room.html", **page.context(side, form or MessageForm()))
+    response = make_response(body, status)
+    return vary(validated(response, etag) if etag is not None else response)
+
+
+def _fragment_version(rows):
+    """What message fragments show besides their rows: the reader's zone and today."""
+    zone = zone_for(current_user)
+    return str(zone), utcnow().astimezone(zone).date(), [tuple(row) for row in rows]
 
 
 def _post(room, form):
@@ -145,13 +134,17 @@ def _post(room, form):
     if not form.validate_on_submit():
         errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
         raise MessageError(errors or "This form had expired. Please send it again.")
-    return post_message(
-        room,
-        current_user,
-        form.body.data,
-        client_msg_id=form.client_msg_id.data,
-        files=request.files.getlist("files"),
+    files, body = request.files.getlist("files"), form.body.data
+    message = post_message(
+        room, current_user, body, client_msg_id=form.client_msg_id.data, files=files
     )
+    if form.client_msg_id.data and message.body != clean_body(body or ""):
+        # One revalidated (304) room page shown in two tabs gives both composers the same
+        # id: other text under a used id is a new message, not a double submit.
+        for upload in files:
+            upload.stream.seek(0)
+        message = post_message(room, current_user, body, files=files)
+    return message
 
 
 def _refused(room, side, form, error, status=422):

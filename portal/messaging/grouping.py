@@ -16,7 +16,21 @@ def group_classes(message, previous=None, first=False, zone=UTC):
     """' first-of-day' or ' threaded' for a message after `previous`; a lone fragment: ''."""
     if not previous:
         return " first-of-day" if first else ""
-    day, previous_day = _day(message.created_at, zone), _day(previous.created_at, zone)
+    return _after(
+        message, previous, _day(message.created_at, zone), _day(previous.created_at, zone)
+    )
+
+
+def page_group_classes(messages, zone=UTC):
+    """`group_classes` of each of a page's messages (in order), each day computed once."""
+    days = [_day(m.created_at, zone) for m in messages]
+    classes = [" first-of-day"] if messages else []
+    for n in range(1, len(messages)):
+        classes.append(_after(messages[n], messages[n - 1], days[n], days[n - 1]))
+    return classes
+
+
+def _after(message, previous, day, previous_day):
     if day != previous_day:
         return " first-of-day"
     if (

@@ -3,16 +3,15 @@
 import re
 
 from flask import current_app, has_request_context
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.events import message_posted, send
 from portal.extensions import db
 from portal.messaging import reading, uploads
 from portal.messaging.mentions import new_mentions
-from portal.models import Message, Room
+from portal.models import Message, Room, User
 from portal.models.base import utcnow
 from portal.people import quotas
 from portal.web.text import is_blank, neutralize_bidi
@@ -150,52 +149,51 @@ def _find_duplicate(author, client_msg_id):
     )
 
 
-def messages_page(room, before=None, after=None, limit=PAGE_SIZE):
-    """Up to `limit` messages in id order: the newest, those before an id, or after an id.
-
-    Keyset pagination on (room_id, id): never OFFSET.
-    """
-    query = (
-        select(Message)
-        .where(Message.room_id == room.id)
-        .options(
-            selectinload(Message.author),
-            selectinload(Message.attachments),
-            selectinload(Message.mentions),
-        )
+#: The columns a message fragment depends on (see `fragments`), read as plain rows.
+_m, _u = Message.__table__.c, User.__table__.c
+_ROWS = (
+    select(
+        _m.id,
+        _m.room_id,
+        _m.author_id,
+        _m.body,
+        _m.created_at,
+        _m.edited_at,
+        _m.deleted_at,
+        _u.name.label("author_name"),
     )
+    .select_from(Message.__table__.outerjoin(User.__table__, _u.id == _m.author_id))
+    .where(_m.room_id == bindparam("room_id"))
+    .limit(bindparam("limit"))
+)
+_NEWEST = _ROWS.order_by(_m.id.desc())
+_BEFORE = _NEWEST.where(_m.id < bindparam("edge"))
+_AFTER = _ROWS.where(_m.id > bindparam("edge")).order_by(_m.id)
+
+
+def message_rows(room_id, before=None, after=None, limit=PAGE_SIZE):
+    """(rows, more): up to `limit` messages in id order — the newest, those before an id,
+    or those after an id — as plain rows (no ORM objects; the statements are built once).
+    `more` says whether messages exist beyond the page on its open side (older ones, or
+    newer ones with `after`). Rows carry `author_name` (None: a former user).
+
+    Keyset pagination on (room_id, id): never OFFSET."""
     if after is not None:
-        return list(
-            db.session.scalars(query.where(Message.id > after).order_by(Message.id).limit(limit))
-        )
-    if before is not None:
-        query = query.where(Message.id < before)
-    newest_first = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit)))
-    return newest_first[::-1]
+        statement, edge = _AFTER, after
+    elif before is not None:
+        statement, edge = _BEFORE, before
+    else:
+        statement, edge = _NEWEST, None
+    params = {"room_id": room_id, "limit": limit + 1, "edge": edge}
+    rows = db.session.connection().execute(statement, params).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return (rows, more) if after is not None else (rows[::-1], more)
 
 
-def messages_around(room, message_id, limit=PAGE_SIZE):
-    """About `limit` messages with `message_id` in the middle (a search hit's context)."""
+def message_rows_around(room_id, message_id, limit=PAGE_SIZE):
+    """(rows, older, newer) of about `limit` messages with `message_id` in the middle."""
     half = limit // 2
-    before = messages_page(room, before=message_id + 1, limit=half + 1)
-    return before + messages_page(room, after=message_id, limit=limit - len(before))
-
-
-def has_newer(room, last_id):
-    return (
-        last_id is not None
-        and db.session.scalar(
-            select(Message.id).where(Message.room_id == room.id, Message.id > last_id).limit(1)
-        )
-        is not None
-    )
-
-
-def has_older(room, first_id):
-    return (
-        first_id is not None
-        and db.session.scalar(
-            select(Message.id).where(Message.room_id == room.id, Message.id < first_id).limit(1)
-        )
-        is not None
-    )
+    before, older = message_rows(room_id, before=message_id + 1, limit=half + 1)
+    after, newer = message_rows(room_id, after=message_id, limit=limit - len(before))
+    return before + after, older, newer

@@ -5,29 +5,12 @@ on hover). A client sees "Seen" on their own latest message once any internal
 participant has read it: never which member of staff did.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.extensions import db
 from portal.messaging.grouping import initials
 from portal.models import Message, Participant, ReadState, User
-
-
-def read_positions(room_id):
-    """[(user, last read message id)] of the room's active participants who read anything."""
-    rows = db.session.execute(
-        select(User, ReadState.last_read_message_id)
-        .join(Participant, Participant.user_id == User.id)
-        .join(
-            ReadState, (ReadState.user_id == User.id) & (ReadState.room_id == Participant.room_id)
-        )
-        .where(
-            Participant.room_id == room_id,
-            ReadState.last_read_message_id > 0,
-            User.active.is_(True),
-        )
-        .order_by(User.name)
-    )
-    return list(rows)
+from portal.models.users import INTERNAL
 
 
 def staff_read_through(room_id):
@@ -50,29 +33,85 @@ def _place(message_ids, through):
     return max(shown) if shown else None
 
 
-def seen_markers(room, viewer, messages):
-    """{message id: [users]} for staff; {message id: []} on a client's own latest message."""
-    ids = [m.id for m in messages]
-    if not ids:
-        return {}
-    if viewer.is_internal:
-        markers = {}
-        for user, through in read_positions(room.id):
-            spot = _place(ids, through)
-            if user.id != viewer.id and spot is not None:
-                markers.setdefault(spot, []).append(user)
-        return markers
-    own = [m.id for m in messages if m.author_id == viewer.id]
-    latest_own = _latest_own(room.id, viewer.id)
-    if own and own[-1] == latest_own and latest_own <= staff_read_through(room.id):
-        return {latest_own: []}
-    return {}
-
-
 def _latest_own(room_id, user_id):
     return db.session.scalar(
         select(func.max(Message.id)).where(Message.room_id == room_id, Message.author_id == user_id)
     )
+
+
+class Person:
+    """A participant as the room page shows them, with their read marker (0: none)."""
+
+    __slots__ = ("id", "name", "kind", "active", "activated_at", "last_read")
+
+    def __init__(self, row):
+        self.id, self.name, self.kind, self.active, self.activated_at, self.last_read = row
+
+    is_internal, is_client, status = User.is_internal, User.is_client, User.status
+
+
+_users, _participants, _reads = User.__table__.c, Participant.__table__.c, ReadState.__table__.c
+_PEOPLE = (
+    select(
+        _users.id,
+        _users.name,
+        _users.kind,
+        _users.active,
+        _users.activated_at,
+        func.coalesce(_reads.last_read_message_id, 0),
+    )
+    .select_from(
+        Participant.__table__.join(User.__table__, _users.id == _participants.user_id).outerjoin(
+            ReadState.__table__,
+            (_reads.user_id == _participants.user_id) & (_reads.room_id == _participants.room_id),
+        )
+    )
+    .where(_participants.room_id == bindparam("room_id"))
+    .order_by(_users.kind.desc(), _users.name)
+)
+
+
+class RoomReads:
+    """One statement for what the room page shows of its people: the participants (internal
+    users first, then by name), everyone's read marker, and what "Seen" derives from them."""
+
+    def __init__(self, room_id):
+        rows = db.session.connection().execute(_PEOPLE, {"room_id": room_id})
+        self.people = [Person(row) for row in rows]
+        # As staff_read_through: the furthest any internal participant has read.
+        self.staff_through = max(
+            (p.last_read for p in self.people if p.kind == INTERNAL), default=0
+        )
+
+    def marker(self, user_id):
+        """The read marker of `user_id` (0 if none or not a participant)."""
+        return next((p.last_read for p in self.people if p.id == user_id), 0)
+
+    def seen(self, room_id, viewer, messages):
+        """{message id: [people]} for staff: where every other active participant read
+        up to, sorted by name; for a client {their latest message id: []} once staff
+        read it, else {}. `messages` are the page's rows, in id order."""
+        ids = [m.id for m in messages]
+        if not ids:
+            return {}
+        if viewer.is_internal:
+            markers = {}
+            readers = sorted((p for p in self.people if p.active and p.last_read > 0), key=_by_name)
+            for person in readers:
+                spot = _place(ids, person.last_read)
+                if person.id != viewer.id and spot is not None:
+                    markers.setdefault(spot, []).append(person)
+            return markers
+        own = [m.id for m in messages if m.author_id == viewer.id]
+        if not own or own[-1] > self.staff_through:
+            return {}
+        if own[-1] == _latest_own(room_id, viewer.id):
+            return {own[-1]: []}
+        return {}
+
+
+def _by_name(person):
+    return person.name
 
 
 def seen_events(room, viewer):
@@ -80,14 +119,15 @@ def seen_events(room, viewer):
     (portal/live/seen.py): per participant for staff, `staff_through` for clients."""
     if not viewer.is_internal:
         return [{"room_id": room.id, "staff_through": staff_read_through(room.id)}]
+    readers = sorted(RoomReads(room.id).people, key=_by_name)
     return [
         {
             "room_id": room.id,
-            "user_id": user.id,
-            "name": user.name,
-            "initials": initials(user.name),
-            "through": through,
+            "user_id": person.id,
+            "name": person.name,
+            "initials": initials(person.name),
+            "through": person.last_read,
         }
-        for user, through in read_positions(room.id)
-        if user.id != viewer.id
+        for person in readers
+        if person.active and person.last_read > 0 and person.id != viewer.id
     ]
