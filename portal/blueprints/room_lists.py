@@ -1,17 +1,17 @@
 """The room list pages (`GET /app/rooms`, `GET /portal/rooms`): one page of rooms, with 304s.
 
 `?page=N` (from 1) pages through the rooms, ROOM_LIST_PAGE at a time, newest activity
-first. The page's ETag covers every value it shows (see portal/web/caching.py), so the
+first. The page's ETag covers every value it shows (see portal/web/etags.py), so the
 live refresh that follows each new message costs a few indexed queries and no render
 when nothing the viewer sees changed.
 """
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rooms import room_list
-from portal.web.caching import conditional
+from portal.web.etags import conditional
 
 #: Highest page number taken from the query string (past it: the last page's emptiness).
 MAX_PAGE = 10_000
@@ -30,7 +30,10 @@ def render_room_list(template, archived_last=False):
     page = page_number()
     summaries, more = room_list(current_user, page, archived_last=archived_last)
     unread = sorted(unread_by_room(current_user).items())
-    parts = (template, page, more, unread, [s.key() for s in summaries])
+    viewer = current_user._get_current_object()
+    shown = (viewer.name, viewer.kind, viewer.is_admin, getattr(viewer, "time_zone", None))
+    brand = (current_app.config["PORTAL_NAME"], current_app.config["PORTAL_ACCENT"])
+    parts = (template, page, more, unread, [s.key() for s in summaries], shown, brand)
     return conditional(
         parts,
         lambda: render_template(template, summaries=summaries, page=page, more=more),

@@ -6,6 +6,9 @@ plus the viewer: their user id, login session, CSRF secret and time zone, so one
 copy never validates for another. `BUILD` (a hash of the code, templates and static files)
 changes the tags of every page when a deploy changes what a page looks like.
 
+A page with a flash waiting is never tagged (the flash shows once; a 304 would replay
+it): `page_etag` gives None and the page renders as usual.
+
 Such responses are `Cache-Control: private, no-cache`: only the browser may keep them
 and it must ask before each use; a 304 has no body. The CSP nonce of the page rides in
 its tag (see `not_modified`), so the stored page and a 304's headers agree on it.
@@ -16,6 +19,7 @@ import hmac
 from pathlib import Path
 
 from flask import current_app, g, make_response, request, session
+from flask_wtf.csrf import generate_csrf
 
 CACHE_CONTROL = "private, no-cache"
 
@@ -33,8 +37,22 @@ def _build_id():
 BUILD = _build_id()
 
 
+def conditional(parts, render):
+    """A 304 when the browser's copy of the page made of `parts` is current, else
+    `render()` (a string) answered with its tag."""
+    digest = page_etag(*parts)
+    unchanged = not_modified(digest)
+    if unchanged is not None:
+        return unchanged
+    return validated(make_response(render()), digest)
+
+
 def page_etag(*parts):
-    """The weak validator of a response built from `parts`, for this viewer and build."""
+    """The weak validator of a response built from `parts`, for this viewer and build
+    (None while a flash waits: such a page is never tagged)."""
+    if "_flashes" in session:
+        return None
+    generate_csrf()  # the page carries this login's CSRF token: make sure it is in the tag
     viewer = (
         BUILD,
         request.full_path,
@@ -58,7 +76,7 @@ def not_modified(digest):
     A page's tag carries the CSP nonce its body was rendered with (and a MAC over both):
     the 304 repeats that nonce in its policy, since a browser takes the 304's headers
     into the copy it keeps. Every rendered page still gets a fresh nonce."""
-    if "_flashes" in session:
+    if digest is None:
         return None
     for tag in request.if_none_match.as_set(include_weak=True):
         found, nonce = _parse(tag)
@@ -70,7 +88,10 @@ def not_modified(digest):
 
 
 def validated(response, digest):
-    """`response` with the tag of `digest` and the revalidate-every-time policy."""
+    """`response` with the tag of `digest` and the revalidate-every-time policy (as it is
+    when `digest` is None)."""
+    if digest is None:
+        return response
     nonce = g.get("csp_nonce")
     tag = f"{digest}.{nonce}.{_keyed(f'{digest}.{nonce}')[:12]}" if nonce else digest
     response.set_etag(tag, weak=True)

@@ -37,7 +37,7 @@ _POLICY = (
 #: The policy of every response that uses no nonce (most of them), built once.
 POLICY = _POLICY.format(style="style-src 'self'")
 
-#: Endpoints whose response empties the browser's cache of our pages (see web/caching.py).
+#: Endpoints whose response empties the browser's cache of our pages (see web/etags.py).
 CLEAR_CACHE_ENDPOINTS = frozenset({"auth.logout"})
 
 
@@ -54,7 +54,7 @@ def _add_headers(response):
     headers.setdefault("Content-Security-Policy", content_security_policy())
     if "Cache-Control" not in headers and session.get("sid"):
         # Pages for a logged-in user stay out of every cache (shared or the browser's);
-        # the room lists opt in to `private, no-cache` with an ETag (web/caching.py).
+        # the room lists opt in to `private, no-cache` with an ETag (web/etags.py).
         headers["Cache-Control"] = "no-store"
     if request.endpoint in CLEAR_CACHE_ENDPOINTS:
         headers["Clear-Site-Data"] = '"cache"'

@@ -58,7 +58,7 @@
     refreshTimer = setTimeout(function () {
       refreshTimer = null;
       // Same page of the list (?page=); the browser revalidates with If-None-Match, so an
-      // unchanged list costs a 304 (portal/web/caching.py).
+      // unchanged list costs a 304 (portal/web/etags.py).
       htmx.ajax("GET", location.pathname + location.search, { target: "#room-lists", select: "#room-lists", swap: "outerHTML" });
     }, 500);
   }
