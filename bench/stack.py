@@ -862,8 +862,7 @@ def hold_rows(hold, seconds, opened):
             f"{samples[0]['rss_mib']:,.0f} / {samples[-1]['rss_mib']:,.0f} MiB; "
             f"{min(cpus):.1f} / {max(cpus):.1f} % of a core",
             "",
-            f"load avg {min(x['load'] for x in samples):.1f}–"
-            f"{max(x['load'] for x in samples):.1f}",
+            f"load avg {min(x['load'] for x in samples):.1f}–{max(x['load'] for x in samples):.1f}",
         ),
     ]
 
