@@ -1,6 +1,5 @@
 """The body of one event stream: events from the process hub, heartbeats, access checks."""
 
-import queue
 import select
 import socket
 import time
@@ -9,6 +8,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
+from portal.live.hub import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
 
@@ -32,10 +32,9 @@ def event_stream(app, hub, subscription, session_token, sock=None):
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
         next_beat = time.monotonic() + heartbeat
-        while not subscription.ended:
-            try:
-                event = subscription.inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
-            except queue.Empty:
+        while True:
+            event = subscription.get(max(0.0, next_beat - time.monotonic()))
+            if event is IDLE:
                 if _client_gone(sock):
                     return
                 yield ": heartbeat\n\n"
