@@ -1,11 +1,11 @@
 """Who is online: a user holding at least one event stream, in any web process.
 
-Each web process keeps a count of its own streams per user and one member (the process's
-token) in the Redis sorted set `<prefix>online:<user>` of each of those users, scored with
-its expiry. Redis hears from a process when a user's first stream there opens, when the
-last one closes, and once per heartbeat interval for all of them in one pipeline — never
-once per stream, so 20,000 streams cost neither 20,000 round trips nor Redis connections.
-A crashed process's entries simply expire.
+Each web process has a token and keeps, in Redis, the set `<prefix>online:<token>` of the
+users holding a stream there, and its token in the sorted set `<prefix>online` scored
+with an expiry. Redis hears from a process when a user's first stream there opens, when
+the last one closes, and once per heartbeat interval to renew the process's two entries —
+a fixed cost, whatever the number of streams or users (20,000 streams cost neither
+20,000 round trips nor 20,000 renewals). A crashed process's entries simply expire.
 """
 
 import logging
@@ -22,8 +22,12 @@ _lock = threading.Lock()
 _state = {"pid": None, "token": None, "counts": {}}
 
 
-def _key(live, user_id):
-    return f"{live.hub.prefix}online:{user_id}"
+def _processes_key(live):
+    return f"{live.hub.prefix}online"
+
+
+def _users_key(live, token):
+    return f"{live.hub.prefix}online:{token}"
 
 
 def _ttl(app):
@@ -34,9 +38,8 @@ def _process_state(app, live):
     """This process's token and counts; the refresher starts once per process."""
     if _state["pid"] != os.getpid():
         _state.update(pid=os.getpid(), token=secrets.token_hex(8), counts={})
-        interval = app.config["SSE_HEARTBEAT_SECONDS"]
         thread = threading.Thread(
-            target=_refresh_forever, args=(app, live, interval), name="presence", daemon=True
+            target=_refresh_forever, args=(app, live), name="presence", daemon=True
         )
         thread.start()
     return _state
@@ -49,12 +52,12 @@ def join(app, live, user_id):
         first = state["counts"].get(user_id, 0) == 0
         state["counts"][user_id] = state["counts"].get(user_id, 0) + 1
     if first:
-        _write(live, {user_id}, state["token"], time.time() + _ttl(app))
+        _run(live, "mark user %s online", user_id, _added(app, live, state["token"], user_id))
     return state["token"]
 
 
 def leave(live, user_id, token):
-    """One stream of `user_id` closed here; the last one withdraws this process's mark."""
+    """One stream of `user_id` closed here; the last one withdraws it from this process's set."""
     with _lock:
         counts = _state["counts"]
         left = counts.get(user_id, 0) - 1
@@ -62,39 +65,78 @@ def leave(live, user_id, token):
             counts[user_id] = left
             return
         counts.pop(user_id, None)
-    try:
-        live.redis.zrem(_key(live, user_id), token)
-    except (redis.RedisError, OSError) as exc:
-        log.warning("presence: could not mark user %s offline: %s", user_id, exc)
+    _run(live, "mark user %s offline", user_id, [("srem", _users_key(live, token), user_id)])
 
 
 def is_online(live, user_id):
     """True while some stream of the user is open (False when Redis can't tell)."""
     try:
-        return live.redis.zcount(_key(live, user_id), time.time(), "+inf") > 0
+        tokens = live.redis.zrangebyscore(_processes_key(live), time.time(), "+inf")
+        if not tokens:
+            return False
+        pipe = live.redis.pipeline(transaction=False)
+        for token in tokens:
+            pipe.sismember(_users_key(live, token.decode()), user_id)
+        return any(pipe.execute())
     except (redis.RedisError, OSError):
         return False
 
 
-def _write(live, user_ids, token, expires):
+def _added(app, live, token, user_id):
+    expires = time.time() + _ttl(app)
+    return [("sadd", _users_key(live, token), user_id), *_renewal(live, token, expires)]
+
+
+def _renewal(live, token, expires):
+    """This process's entries, renewed until `expires`, and other processes' expired ones."""
+    return [
+        ("zadd", _processes_key(live), {token: expires}),
+        ("zremrangebyscore", _processes_key(live), "-inf", time.time()),
+        ("expireat", _processes_key(live), int(expires) + 1),
+        ("expireat", _users_key(live, token), int(expires) + 1),
+    ]
+
+
+def _run(live, what, arg, commands):
+    """Commands in one pipeline; a failure is logged (presence is a hint), never raised."""
     try:
         pipe = live.redis.pipeline(transaction=False)
-        for user_id in user_ids:
-            key = _key(live, user_id)
-            pipe.zadd(key, {token: expires})
-            pipe.zremrangebyscore(key, "-inf", time.time())
-            pipe.expireat(key, int(expires) + 1)
+        for name, *args in commands:
+            getattr(pipe, name)(*args)
         pipe.execute()
     except (redis.RedisError, OSError) as exc:
-        log.warning("presence: could not mark %d users online: %s", len(user_ids), exc)
+        log.warning("presence: could not %s: %s", what % arg, exc)
 
 
-def _refresh_forever(app, live, interval):
-    """Every heartbeat interval: one pipeline renewing this process's online users."""
+def _refresh_forever(app, live):
+    """Every heartbeat interval, renew this process's entries."""
     while True:
-        time.sleep(interval)
-        with _lock:
-            users = set(_state["counts"])
-            token = _state["token"]
-        if users:
-            _write(live, users, token, time.time() + _ttl(app))
+        time.sleep(app.config["SSE_HEARTBEAT_SECONDS"])
+        refresh(app, live)
+
+
+def refresh(app, live):
+    """One pipeline renewing this process's entries; rewrites its set if Redis lost some.
+
+    The set's size is checked against this process's count of users: a write lost to a
+    Redis failure or restart heals here, within one interval.
+    """
+    with _lock:
+        users = set(_state["counts"])
+        token = _state["token"]
+    if not users:
+        return
+    key = _users_key(live, token)
+    expires = time.time() + _ttl(app)
+    try:
+        pipe = live.redis.pipeline(transaction=False)
+        pipe.scard(key)
+        for name, *args in _renewal(live, token, expires):
+            getattr(pipe, name)(*args)
+        if pipe.execute()[0] != len(users):
+            pipe.delete(key)
+            pipe.sadd(key, *users)
+            pipe.expireat(key, int(expires) + 1)
+            pipe.execute()
+    except (redis.RedisError, OSError) as exc:
+        log.warning("presence: could not renew this process's %d users: %s", len(users), exc)
