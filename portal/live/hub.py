@@ -23,6 +23,15 @@ INBOX_SIZE = 500
 #: How long a new stream waits for the subscription when Redis is (re)connecting.
 CONNECT_WAIT_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 10.0
+#: A room's cached viewers are re-read at least this often, whatever was announced.
+VIEWERS_TTL_SECONDS = 10.0
+#: Longest a viewers change announced as pending keeps its room uncached without its
+#: `settled` (the announcing process may have died before it could say so).
+PENDING_SECONDS = 60.0
+#: Rooms whose viewers a process keeps at most.
+VIEWERS_CACHED = 10000
+#: Room id meaning "every room" in a viewers announcement (`portal.live.membership`).
+ALL_ROOMS = 0
 
 
 class Event:
@@ -94,8 +103,13 @@ class Hub:
     def __init__(self, redis_url, prefix, viewers=None):
         self.redis_url = redis_url
         self.prefix = prefix
-        #: room_id -> ids of the users who may view it now (queried once per room event).
+        #: room_id -> ids of the users who may view it now (a database query).
         self.viewers = viewers
+        # Only the subscriber thread touches these two (no lock):
+        #: room_id -> (monotonic expiry, viewer ids), for rooms with no change pending.
+        self._viewers = {}
+        #: announced mark -> (room_id or ALL_ROOMS, monotonic deadline) until settled.
+        self._pending = {}
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._streams = {}
@@ -207,6 +221,9 @@ class Hub:
     def _subscribed(self):
         # Streams registered before now may have missed events while the subscription
         # was down: end them, so their pages reconnect and catch up from the database.
+        # Viewers changes may have been announced meanwhile: forget every cached room.
+        self._viewers.clear()
+        self._pending.clear()
         self._end_all()
         self.connected.set()
         log.info("live: subscribed to %s", self.channel("*"))
@@ -236,23 +253,26 @@ class Hub:
             subscription.deliver(self._last[1])
 
     def _dispatch_room(self, room_id, data):
-        """A message posted in a room: to this process's streams of its viewers.
+        """A room's event: a posted message for the viewers here, or a viewers change.
 
-        The sender published once; the viewers are resolved here (one query per event
-        per process holding streams), and each viewer but the author gets an unread +1.
+        The sender published once; the viewers are resolved here (cached per room: no
+        query per event), and each viewer but the author gets an unread +1.
         """
+        payload = json.loads(data)
+        if "viewers" in payload:
+            self._viewers_changed(room_id, payload)
+            return
         with self._lock:
             connected = set(self._streams)
         if not connected or self.viewers is None:
             return
         try:
-            recipients = connected & self.viewers(room_id)
+            recipients = connected & self._viewers_of(room_id)
         except Exception:
             log.exception("live: could not resolve the viewers of room %s", room_id)
             return
         if not recipients:
             return
-        payload = json.loads(data)
         message = Event(Message(payload["event"], type="message"))
         unread = Event(Message({"room_id": room_id, "increment": 1}, type="unread"))
         author_id = payload.get("author_id")
@@ -263,3 +283,36 @@ class Hub:
                 subscription.deliver(message)
                 if user_id != author_id:
                     subscription.deliver(unread)
+
+    def _viewers_of(self, room_id):
+        """The room's viewers: cached, unless a change to them may be committing now."""
+        now = time.monotonic()
+        cached = self._viewers.get(room_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        viewers = frozenset(self.viewers(room_id))
+        if self._settled(room_id, now):
+            if len(self._viewers) >= VIEWERS_CACHED:
+                self._viewers.pop(next(iter(self._viewers)))
+            self._viewers[room_id] = (now + VIEWERS_TTL_SECONDS, viewers)
+        return viewers
+
+    def _settled(self, room_id, now):
+        """No viewers change announced for this room (or all) is still in flight."""
+        for mark, (room, deadline) in list(self._pending.items()):
+            if deadline <= now:
+                del self._pending[mark]
+            elif room in (room_id, ALL_ROOMS):
+                return False
+        return True
+
+    def _viewers_changed(self, room_id, payload):
+        """`pending`: forget the room (or all) and cache nothing for it until `settled`."""
+        if room_id == ALL_ROOMS:
+            self._viewers.clear()
+        else:
+            self._viewers.pop(room_id, None)
+        if payload["viewers"] == "pending":
+            self._pending[payload["mark"]] = (room_id, time.monotonic() + PENDING_SECONDS)
+        else:
+            self._pending.pop(payload["mark"], None)

@@ -25,6 +25,7 @@ from portal.events import (
     room_read,
     user_access_changed,
 )
+from portal.live import membership  # noqa: F401 (announces viewers changes to the hubs)
 from portal.live.hub import Hub
 from portal.live.seen import broadcast_seen
 from portal.messaging.fragments import message_fragment
