@@ -44,3 +44,29 @@ def test_a_waiting_reader_wakes_when_ended():
     inbox.end()
     reader.join(60)
     assert got == [None]
+
+
+def test_one_ticker_marks_heartbeats_due_per_stream(app, people):
+    from portal.live.hub import Hub
+
+    hub = Hub(app.config["REDIS_URL"], "unit.", heartbeat=lambda: 15)
+    early = hub.open(people["client"].id)
+    late = hub.open(people["staff"].id)
+    try:
+        late.next_beat = early.next_beat + 10
+        hub.send_heartbeats(early.next_beat)
+        assert early.beat_due and not late.beat_due
+        assert early.get() == IDLE and not early.beat_due
+        hub.send_heartbeats(early.next_beat - 1)  # the next one is 15 s later
+        assert not early.beat_due
+        hub.send_heartbeats(late.next_beat)
+        assert late.get() == IDLE
+    finally:
+        hub.stop()
+
+
+def test_events_come_before_a_due_heartbeat():
+    inbox = Subscription(7)
+    inbox.beat()
+    inbox.deliver("a")
+    assert [inbox.get(), inbox.get()] == ["a", IDLE]

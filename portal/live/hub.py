@@ -57,7 +57,7 @@ class Subscription:
     took 2.6 KiB. The lock is cooperative under gevent's patching, a real one in threads.
     """
 
-    __slots__ = ("user_id", "session_key", "_items", "_wake", "ended")
+    __slots__ = ("user_id", "session_key", "_items", "_wake", "ended", "beat_due", "next_beat")
 
     def __init__(self, user_id, session_key=None):
         self.user_id = user_id
@@ -66,6 +66,9 @@ class Subscription:
         self._wake = threading.Lock()
         self._wake.acquire()
         self.ended = False
+        #: Set by the hub's heartbeat ticker: say something, to prove the connection.
+        self.beat_due = False
+        self.next_beat = 0.0
 
     def deliver(self, event):
         if len(self._items) >= INBOX_SIZE:
@@ -79,16 +82,28 @@ class Subscription:
         self.ended = True
         self._signal()
 
-    def get(self, timeout):
-        """The next event; None once the stream must end; `IDLE` after `timeout` s of nothing."""
-        deadline = time.monotonic() + timeout
+    def beat(self):
+        """Time for a heartbeat (from the hub's ticker: no timer per stream)."""
+        self.beat_due = True
+        self._signal()
+
+    def get(self, timeout=None):
+        """The next event; None once the stream must end; `IDLE` when a heartbeat is due
+        (or after `timeout` s of nothing, when given)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self.ended:
             if self._items:
                 return self._items.pop(0)
+            if self.beat_due:
+                self.beat_due = False
+                return IDLE
+            if deadline is None:
+                self._wake.acquire()  # released by deliver(), beat() or end()
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return IDLE
-            self._wake.acquire(timeout=remaining)  # released by deliver() or end()
+            self._wake.acquire(timeout=remaining)
         return None
 
     def _signal(self):
@@ -100,9 +115,11 @@ class Subscription:
 class Hub:
     """The process's registry of open streams, fed by one pattern subscription."""
 
-    def __init__(self, redis_url, prefix, viewers=None):
+    def __init__(self, redis_url, prefix, viewers=None, heartbeat=lambda: 15):
         self.redis_url = redis_url
         self.prefix = prefix
+        #: Seconds between heartbeats of an idle stream (read at every tick).
+        self.heartbeat = heartbeat
         #: room_id -> ids of the users who may view it now (a database query).
         self.viewers = viewers
         # Only the subscriber thread touches these two (no lock):
@@ -132,6 +149,7 @@ class Hub:
         self._ensure_running()
         self.connected.wait(CONNECT_WAIT_SECONDS)
         subscription = Subscription(user_id, session_key)
+        subscription.next_beat = time.monotonic() + self.heartbeat()
         with self._lock:
             self._streams.setdefault(user_id, {})[subscription] = None
         if limit:
@@ -181,6 +199,26 @@ class Hub:
             self._streams = {}
             self.connected.clear()
             threading.Thread(target=self._run, name="live-hub", daemon=True).start()
+            threading.Thread(target=self._tick, name="live-heartbeats", daemon=True).start()
+
+    def _tick(self):
+        """One ticker per process marks heartbeats due: no timer per stream."""
+        while not self._stopping:
+            time.sleep(min(1.0, self.heartbeat() / 4))
+            try:
+                self.send_heartbeats(time.monotonic())
+            except Exception:  # the ticker must outlive any one failure
+                log.exception("live: heartbeat tick failed")
+
+    def send_heartbeats(self, now):
+        """Tell every stream whose heartbeat is due (the ticker; tests call it directly)."""
+        with self._lock:
+            streams = [s for group in self._streams.values() for s in group]
+        interval = self.heartbeat()
+        for subscription in streams:
+            if subscription.next_beat <= now:
+                subscription.next_beat = now + interval
+                subscription.beat()
 
     def _run(self):
         backoff = 0.5
