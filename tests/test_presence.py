@@ -45,3 +45,18 @@ def test_an_expired_process_no_longer_counts(app, people):
             assert not presence.is_online(live, user_id)
         finally:
             presence.leave(live, user_id, token)
+
+
+def test_streams_joins_and_leaves_are_written_together(app, people):
+    with app.app_context():
+        live = get_live()
+        client, staff = people["client"].id, people["staff"].id
+        token = presence.join(app, live, client, at_once=False)
+        presence.join(app, live, staff, at_once=False)
+        presence.flush(app, live)  # what the presence thread does a moment later
+        assert presence.is_online(live, client) and presence.is_online(live, staff)
+        presence.leave(live, client, token, at_once=False)
+        presence.flush(app, live)
+        assert not presence.is_online(live, client) and presence.is_online(live, staff)
+        presence.leave(live, staff, token)
+        assert not presence.is_online(live, staff)

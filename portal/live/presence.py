@@ -19,7 +19,9 @@ import redis
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_state = {"pid": None, "token": None, "counts": {}}
+_state = {"pid": None, "token": None, "counts": {}, "changed": set(), "wake": None}
+#: Joins and leaves of streams are written together, this long after the first of them.
+BATCH_SECONDS = 0.05
 
 
 def _processes_key(live):
@@ -37,7 +39,13 @@ def _ttl(app):
 def _process_state(app, live):
     """This process's token and counts; the refresher starts once per process."""
     if _state["pid"] != os.getpid():
-        _state.update(pid=os.getpid(), token=secrets.token_hex(8), counts={})
+        _state.update(
+            pid=os.getpid(),
+            token=secrets.token_hex(8),
+            counts={},
+            changed=set(),
+            wake=threading.Event(),
+        )
         thread = threading.Thread(
             target=_refresh_forever, args=(app, live), name="presence", daemon=True
         )
@@ -45,18 +53,21 @@ def _process_state(app, live):
     return _state
 
 
-def join(app, live, user_id):
-    """Count one more stream of `user_id` here; the first one marks them online at once."""
+def join(app, live, user_id, at_once=True):
+    """Count one more stream of `user_id` here; the first one marks them online — at once,
+    or (`at_once=False`, the streams) with the other joins and leaves of the moment."""
     with _lock:
         state = _process_state(app, live)
         first = state["counts"].get(user_id, 0) == 0
         state["counts"][user_id] = state["counts"].get(user_id, 0) + 1
-    if first:
+        if first and not at_once:
+            _changed(state, user_id)
+    if first and at_once:
         _run(live, "mark user %s online", user_id, _added(app, live, state["token"], user_id))
     return state["token"]
 
 
-def leave(live, user_id, token):
+def leave(live, user_id, token, at_once=True):
     """One stream of `user_id` closed here; the last one withdraws it from this process's set."""
     with _lock:
         counts = _state["counts"]
@@ -65,7 +76,15 @@ def leave(live, user_id, token):
             counts[user_id] = left
             return
         counts.pop(user_id, None)
+        if not at_once:
+            _changed(_state, user_id)
+            return
     _run(live, "mark user %s offline", user_id, [("srem", _users_key(live, token), user_id)])
+
+
+def _changed(state, user_id):
+    state["changed"].add(user_id)
+    state["wake"].set()
 
 
 def is_online(live, user_id):
@@ -82,9 +101,9 @@ def is_online(live, user_id):
         return False
 
 
-def _added(app, live, token, user_id):
+def _added(app, live, token, *user_ids):
     expires = time.time() + _ttl(app)
-    return [("sadd", _users_key(live, token), user_id), *_renewal(live, token, expires)]
+    return [("sadd", _users_key(live, token), *user_ids), *_renewal(live, token, expires)]
 
 
 def _renewal(live, token, expires):
@@ -109,10 +128,29 @@ def _run(live, what, arg, commands):
 
 
 def _refresh_forever(app, live):
-    """Every heartbeat interval, renew this process's entries."""
+    """Write the batched joins and leaves; every heartbeat interval, renew the entries."""
+    renew_at = time.monotonic() + app.config["SSE_HEARTBEAT_SECONDS"]
     while True:
-        time.sleep(app.config["SSE_HEARTBEAT_SECONDS"])
-        refresh(app, live)
+        if _state["wake"].wait(max(0.0, renew_at - time.monotonic())):
+            time.sleep(BATCH_SECONDS)  # let the joins and leaves of the moment gather
+            _state["wake"].clear()
+            flush(app, live)
+        if time.monotonic() >= renew_at:
+            refresh(app, live)
+            renew_at = time.monotonic() + app.config["SSE_HEARTBEAT_SECONDS"]
+
+
+def flush(app, live):
+    """The batched joins and leaves, in one pipeline."""
+    with _lock:
+        changed, _state["changed"] = _state["changed"], set()
+        online = {user_id for user_id in changed if _state["counts"].get(user_id)}
+        token = _state["token"]
+    commands = _added(app, live, token, *online) if online else []
+    if changed - online:
+        commands.append(("srem", _users_key(live, token), *(changed - online)))
+    if commands:
+        _run(live, "write %s joins and leaves", len(changed), commands)
 
 
 def refresh(app, live):

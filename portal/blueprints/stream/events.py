@@ -25,7 +25,7 @@ def event_stream(app, hub, subscription, session_token, sock=None):
     """
     user_id, key = subscription.user_id, subscription.session_key
     live = app.extensions["live"]
-    online = presence.join(app, live, user_id)
+    online = presence.join(app, live, user_id, at_once=False)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
@@ -48,7 +48,7 @@ def event_stream(app, hub, subscription, session_token, sock=None):
                 return
     finally:
         hub.close(subscription)
-        presence.leave(live, user_id, online)
+        presence.leave(live, user_id, online, at_once=False)
 
 
 def _user_changed(event):
