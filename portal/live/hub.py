@@ -45,7 +45,7 @@ class Event:
         self.text = str(message)
 
 
-#: What `Subscription.get` returns when nothing arrived in time.
+#: What `Subscription.get` returns when a heartbeat is due (or nothing came in time).
 IDLE = "idle"
 
 
@@ -53,7 +53,7 @@ class Subscription:
     """One open stream's inbox: `Event`s for its user, until the stream must end.
 
     A list and one lock used as the wake-up signal (locked while there is nothing new):
-    about 0.3 KiB per stream where a `queue.Queue` (a deque, a lock and three conditions)
+    about 0.4 KiB per stream where a `queue.Queue` (a deque, a lock and three conditions)
     took 2.6 KiB. The lock is cooperative under gevent's patching, a real one in threads.
     """
 
