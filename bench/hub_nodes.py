@@ -83,6 +83,7 @@ def _app(database_url, redis_url):
 def node(kind, index, user_ids, database_url, redis_url, ready, results):
     """One web node: the real hub with a stream per local user (or a bare counter)."""
     if kind == "hub":
+        from portal.live.hub import IDLE
         from portal.live.publish import get_live
 
         app = _app(database_url, redis_url)
@@ -94,9 +95,11 @@ def node(kind, index, user_ids, database_url, redis_url, ready, results):
 
         def drain(subscription):
             while True:
-                event = subscription.inbox.get()
+                event = subscription.get(3600)
                 if event is None:
                     return
+                if event == IDLE:
+                    continue
                 delivered[0] += 1
                 if event.type == DONE:
                     finished.set()

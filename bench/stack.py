@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
                                     [--postgres URL] [--no-sqlite] [--search-messages N]
+                                    [--hold SECONDS]
 
 Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
 database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
 its tables are DROPPED), seeds rooms and logins, and measures: event streams held and
 still open after a heartbeat, connects per second, fan-out into a 1,000-member room,
 the send request itself, sends/s, the room page, catch-up and room list under 16
-concurrent clients, in-process CPU per request, memory per stream and idle CPU. The
+concurrent clients, in-process CPU per request, memory per stream and idle CPU (with
+`--hold SECONDS`, the portal's streams are first held that long, sampled every minute:
+streams still open, heartbeats, server RSS, CPU and the load average). The
 baselines run in the same process on the same machine: a bare gevent SSE server (two processes, one
 Redis subscription, a queue per stream) and a bare Flask "hello" under the same
 gunicorn settings. HTTP load comes from `wrk` (installed with apt-get when missing and
@@ -416,6 +419,43 @@ def hold_streams(clients, requests, pids):
     }
 
 
+def hold_for(clients, pids, seconds, every=60):
+    """Keep every stream open `seconds`; sample open streams, memory and CPU as it goes.
+
+    Returns the samples (elapsed s, open, had a heartbeat in the interval, RSS MiB,
+    CPU % of a core over the interval, 1-minute load average) and the unexpected closes
+    (streams the server ended while the client kept them).
+    """
+    start = time.monotonic()
+    total, first_alive, _ = clients.status()
+    samples = []
+    cpu, wall = cpu_seconds(pids), start
+    while True:
+        left = start + seconds - time.monotonic()
+        if left <= 0:
+            break
+        clients.reset_heartbeats()
+        time.sleep(min(every, left))
+        _, alive, beat = clients.status()
+        now_cpu, now = cpu_seconds(pids), time.monotonic()
+        sample = {
+            "t": now - start,
+            "open": alive,
+            "beat": beat,
+            "rss_mib": rss_kib(pids) / 1024,
+            "cpu": (now_cpu - cpu) / (now - wall) * 100,
+            "load": os.getloadavg()[0],
+        }
+        cpu, wall = now_cpu, now
+        samples.append(sample)
+        print(
+            "    hold {t:4.0f} s: {open} open, {beat} beat, {rss_mib:.0f} MiB, "
+            "CPU {cpu:.1f} % of a core, load {load:.1f}".format(**sample),
+            flush=True,
+        )
+    return {"samples": samples, "closed": first_alive - (samples[-1]["open"] if samples else 0)}
+
+
 def fan_out(clients, members, messages, send):
     """Per message: call `send(needle)`; (arrival latencies ms, send request ms)."""
     latencies, request_ms = [], []
@@ -449,6 +489,8 @@ def portal_streams(port, data, args, pids):
         ]
         requests = [(port, stream_request("/stream", c)) for c in cookies]
         held = hold_streams(clients, requests, pids)
+        if args.hold:
+            held["hold"] = hold_for(clients, pids, args.hold)
         author = data["author"]
 
         def send(needle):
@@ -667,6 +709,13 @@ def main():
         default=20_000,
         help="messages seeded for the search figure (1000000: the target; 0: skip)",
     )
+    parser.add_argument(
+        "--hold",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="hold every portal stream this long first, sampling closes, memory and CPU",
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -774,6 +823,8 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
             "",
         ),
     ]
+    if "hold" in s:
+        rows += hold_rows(s["hold"], args.hold, s["opened"])
     for run in runs:
         h, db_name = run["http"], run["name"]
         rows += [
@@ -825,6 +876,26 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+
+
+def hold_rows(hold, seconds, opened):
+    samples = hold["samples"] or [{"open": 0, "rss_mib": 0, "cpu": 0, "load": 0, "beat": 0}]
+    cpus = [x["cpu"] for x in samples]
+    return [
+        (
+            f"{opened:,} streams held {seconds:,} s: unexpected closes / open at the end",
+            f"{hold['closed']:,} / {samples[-1]['open']:,}",
+            "",
+            "",
+        ),
+        (
+            "during the hold: server RSS first / last sample; idle CPU min / max",
+            f"{samples[0]['rss_mib']:,.0f} / {samples[-1]['rss_mib']:,.0f} MiB; "
+            f"{min(cpus):.1f} / {max(cpus):.1f} % of a core",
+            "",
+            f"load avg {min(x['load'] for x in samples):.1f}–{max(x['load'] for x in samples):.1f}",
+        ),
+    ]
 
 
 if __name__ == "__main__":

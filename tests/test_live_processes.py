@@ -71,8 +71,35 @@ def test_stream_without_login_is_401_over_http(servers):
         stream.close()
 
 
-def _redis_clients(url):
-    return redis_lib.Redis.from_url(url).client_list()
+def _redis_clients(url, pid):
+    """The Redis clients of process `pid` only: others may share the Redis server.
+
+    Over TCP a client is the worker's when its address is one of the worker's own
+    sockets; over a unix socket (this session's embedded Redis) every client counts.
+    """
+    clients = redis_lib.Redis.from_url(url).client_list()
+    if url.startswith("unix:"):
+        return clients
+    ports = _local_ports(pid)
+    return [c for c in clients if c["addr"].rpartition(":")[2] in ports]
+
+
+def _local_ports(pid):
+    """Local TCP ports (as text) of the sockets process `pid` holds open."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(str(int(fields[1].rpartition(":")[2], 16)))
+    return ports
 
 
 def _open_sockets(pid):
@@ -90,14 +117,14 @@ def test_fifty_streams_share_one_redis_subscription_and_are_freed(servers, app, 
     cookie = HttpSession(a.url, "client@example.test").cookie_header()
     first = RawStream(a.url, cookie)
     first.read_until(lambda ev: ev, timeout=5)
-    clients_before = len(_redis_clients(app.config["REDIS_URL"]))
+    clients_before = len(_redis_clients(app.config["REDIS_URL"], worker))
     sockets_before = _open_sockets(worker)
 
     streams = [RawStream(a.url, cookie) for _ in range(50)]
     try:
         for stream in streams:
             assert ("comment", "connected") in stream.read_until(lambda ev: ev, timeout=10)
-        clients = _redis_clients(app.config["REDIS_URL"])
+        clients = _redis_clients(app.config["REDIS_URL"], worker)
         assert len(clients) - clients_before < 5, "Redis clients grew with the streams"
         subscribers = [c for c in clients if c["name"] == f"portal-live-sub-{worker}"]
         assert len(subscribers) == 1
@@ -109,4 +136,4 @@ def test_fifty_streams_share_one_redis_subscription_and_are_freed(servers, app, 
 
     # Within about one heartbeat (1 s here) the worker lets go of every closed stream.
     _wait(lambda: _open_sockets(worker) < sockets_before + 5, timeout=5)
-    assert len(_redis_clients(app.config["REDIS_URL"])) <= clients_before
+    assert len(_redis_clients(app.config["REDIS_URL"], worker)) <= clients_before

@@ -25,6 +25,7 @@ from portal.events import (
     room_read,
     user_access_changed,
 )
+from portal.live import membership  # noqa: F401 (announces viewers changes to the hubs)
 from portal.live.hub import Hub
 from portal.live.seen import broadcast_seen
 from portal.messaging.fragments import message_fragment
@@ -43,7 +44,12 @@ class Live:
     def __init__(self, app):
         url = app.config["REDIS_URL"]
         prefix = app.config.get("SSE_CHANNEL_PREFIX") or _default_prefix(app)
-        self.hub = Hub(url, prefix, viewers=functools.partial(_viewers, app))
+        self.hub = Hub(
+            url,
+            prefix,
+            viewers=functools.partial(_viewers, app),
+            heartbeat=lambda: app.config["SSE_HEARTBEAT_SECONDS"],
+        )
         self.redis = redis.Redis.from_url(
             url, socket_connect_timeout=0.5, socket_timeout=1, client_name="portal-live-pub"
         )

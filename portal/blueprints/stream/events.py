@@ -1,14 +1,13 @@
 """The body of one event stream: events from the process hub, heartbeats, access checks."""
 
-import queue
 import select
 import socket
-import time
 
 from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
+from portal.live.hub import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
 
@@ -24,22 +23,18 @@ def event_stream(app, hub, subscription, session_token, sock=None):
     The heartbeat only proves the connection; revocations arrive as events, so an idle
     stream costs no database query.
     """
-    heartbeat = app.config["SSE_HEARTBEAT_SECONDS"]
     user_id, key = subscription.user_id, subscription.session_key
     live = app.extensions["live"]
-    online = presence.join(app, live, user_id)
+    online = presence.join(app, live, user_id, at_once=False)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
-        next_beat = time.monotonic() + heartbeat
-        while not subscription.ended:
-            try:
-                event = subscription.inbox.get(timeout=max(0.0, next_beat - time.monotonic()))
-            except queue.Empty:
+        while True:
+            event = subscription.get()  # the hub's ticker says when a heartbeat is due
+            if event is IDLE:
                 if _client_gone(sock):
                     return
                 yield ": heartbeat\n\n"
-                next_beat = time.monotonic() + heartbeat
                 continue
             if event is None:
                 return
@@ -53,7 +48,7 @@ def event_stream(app, hub, subscription, session_token, sock=None):
                 return
     finally:
         hub.close(subscription)
-        presence.leave(live, user_id, online)
+        presence.leave(live, user_id, online, at_once=False)
 
 
 def _user_changed(event):
