@@ -1,4 +1,4 @@
 """gunicorn reads this from the project folder (systemd units, the image, the tests): the
 same settings as the Procfile's `--config python:portal.runtime.gunicorn_conf`."""
 
-from portal.runtime.gunicorn_conf import logger_class, when_ready  # noqa: F401
+from portal.runtime.gunicorn_conf import logger_class, post_request, when_ready  # noqa: F401

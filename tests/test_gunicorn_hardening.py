@@ -56,3 +56,31 @@ def test_real_gunicorn_hides_its_name_and_the_tokens(server_env, tmp_path, app):
     assert "/invite/[redacted]" in text and "/unsubscribe/[redacted]" in text
     assert TOKEN not in text
     assert "gunicorn/" not in "".join(headers.values())
+
+
+def test_a_gevent_worker_gives_other_connections_a_turn_after_each_request():
+    """Between two requests on one keep-alive connection the worker yields once, so a
+    greenlet that is ready (another connection's request) runs before the next request."""
+    import gevent
+    from gunicorn.workers.ggevent import GeventWorker
+
+    from portal.runtime import gunicorn_conf
+
+    ran = []
+    other = gevent.spawn(ran.append, "other connection")
+    gunicorn_conf.post_request(GeventWorker.__new__(GeventWorker), None, {}, None)
+    assert ran == ["other connection"]
+    other.join()
+
+
+def test_other_workers_are_left_alone():
+    import gevent
+
+    from portal.runtime import gunicorn_conf
+
+    ran = []
+    other = gevent.spawn(ran.append, "other")
+    gunicorn_conf.post_request(object(), None, {}, None)
+    assert ran == []
+    other.join()
+    assert ran == ["other"]
