@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import MetaData, event  # noqa: E402
 
-from portal import create_app  # noqa: E402
+from bench.room_page import make_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.messaging.reading import advance_read  # noqa: E402
 from portal.models import Message, Participant, Room  # noqa: E402
@@ -90,20 +90,6 @@ def measure(client, url, requests, counter, headers=None, status=200, batches=10
             assert response.status_code == status, (url, response.status_code)
         best = min(best, (time.process_time() - start) * 1000 / per_batch)
     return best, counter.count / (per_batch * batches), response
-
-
-def make_app(tmp):
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
-            or f"sqlite:///{tmp}/bench.sqlite3",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4"),
-        }
-    )
 
 
 def run(rooms, requests, profile):

@@ -72,6 +72,23 @@ def baseline(requests):
     return timed(bare.test_client(), "/", requests)[:3]
 
 
+def make_app(tmp, database_url=None):
+    """The app on DATABASE_URL (or `database_url`, or a SQLite file in `tmp`), CSRF and
+    rate limits off, for driving it through the test client."""
+    return create_app(
+        {
+            "INSTANCE_PATH": tmp,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": database_url
+            or os.environ.get("DATABASE_URL")
+            or f"sqlite:///{tmp}/bench.sqlite3",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        }
+    )
+
+
 def seed(app, rooms, messages_in_big_room):
     with app.app_context():
         staff = create_user("bench@example.test", "Bench Staff", "internal", password=PASSWORD)
@@ -121,17 +138,7 @@ def main():
     sizes = [(10, 100), (100, 2_000), (500, 20_000)]
     for rooms, history in sizes[:1] if args.quick else sizes:
         tmp = tempfile.mkdtemp(prefix="portal-bench-")
-        app = create_app(
-            {
-                "INSTANCE_PATH": tmp,
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
-                or f"sqlite:///{tmp}/bench.sqlite3",
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": False,
-                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-            }
-        )
+        app = make_app(tmp)
         with app.app_context():
             db.drop_all()
             db.create_all()

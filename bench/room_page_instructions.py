@@ -19,23 +19,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flask import Flask  # noqa: E402
 
-from bench.room_page import PASSWORD, seed  # noqa: E402
-from portal import create_app  # noqa: E402
+from bench.room_page import PASSWORD, make_app, seed  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 
 def main(requests):
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
-    app = create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        }
-    )
+    app = make_app(tmp, f"sqlite:///{tmp}/bench.sqlite3")
     with app.app_context():
         db.drop_all()
         db.create_all()
