@@ -43,11 +43,16 @@ def unread_since_joining(columns, *conditions):
     )
 
 
+#: Unread counts stop here: a badge past it reads "99+" (`unread_label`), and a room with
+#: a million unread messages costs what a room with a hundred does.
+UNREAD_CAP = 100
+
+
 def _unread_in_room(user_id):
     """Correlated count of `user_id`'s unread messages in the enclosing query's Room.
 
-    It walks the (room_id, id) index from the read marker on, so the cost follows the
-    unread messages, not the room's whole history.
+    It walks the (room_id, id) index from the read marker on and stops at UNREAD_CAP, so
+    the cost follows the unread messages (at most UNREAD_CAP), not the room's history.
     """
     # Explicit correlation: auto-correlation only reaches the immediately enclosing SELECT.
     last_read = (
@@ -56,12 +61,20 @@ def _unread_in_room(user_id):
         .correlate(Room)
         .scalar_subquery()
     )
-    return (
-        select(func.count(Message.id))
+    unread = (
+        select(Message.id)
         .where(Message.room_id == Room.id, unread_by(user_id, last_read))
+        .order_by(Message.id)
+        .limit(UNREAD_CAP)
         .correlate(Room)
-        .scalar_subquery()
+        .subquery()
     )
+    return select(func.count()).select_from(unread).correlate(Room).scalar_subquery()
+
+
+def unread_label(count):
+    """A badge's text: the count, or "99+" once it reaches UNREAD_CAP."""
+    return f"{UNREAD_CAP - 1}+" if count >= UNREAD_CAP else str(count)
 
 
 def unread_counts(user, room_ids):
@@ -101,23 +114,14 @@ def _unread_by_room_statement(viewer, visible):
 
 
 def unread_counts_for_users(room_id, user_ids):
-    """{user_id: unread count} for many users in one room (live badge updates)."""
-    if not user_ids:
-        return {}
-    read = (
-        select(ReadState.user_id, ReadState.last_read_message_id)
-        .where(ReadState.room_id == room_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(User.id, func.count(Message.id))
-        .join(Message, Message.room_id == room_id)
-        .outerjoin(read, read.c.user_id == User.id)
-        .where(User.id.in_(user_ids), unread_by(User.id, read.c.last_read_message_id))
-        .group_by(User.id)
-    )
-    counts = dict(rows.all())
-    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+    """{user_id: unread count} for a few users in one room (the live badge after a read)."""
+    return {
+        user_id: db.session.scalar(
+            select(_unread_in_room(user_id)).select_from(Room).where(Room.id == room_id)
+        )
+        or 0
+        for user_id in user_ids
+    }
 
 
 def ensure_read_state(user_id, room_id):

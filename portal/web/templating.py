@@ -6,7 +6,7 @@ from flask import current_app, g, has_request_context
 from flask_login import current_user
 
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
-from portal.messaging.reading import unread_by_room
+from portal.messaging.reading import UNREAD_CAP, unread_by_room, unread_label
 from portal.messaging.rendering import author_name, excerpt, message_html
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
@@ -28,7 +28,8 @@ def init_app(app):
     app.jinja_env.filters["avatar_colour"] = avatar_colour
     app.jinja_env.filters["day_label"] = day_in_reader_zone
     app.jinja_env.filters["file_kind"] = file_kind
-    app.jinja_env.globals["unread_by_room"] = unread_by_room
+    app.jinja_env.globals.update(unread_by_room=unread_by_room, UNREAD_CAP=UNREAD_CAP)
+    app.jinja_env.filters["unread_label"] = unread_label
 
 
 def brand():

@@ -92,6 +92,36 @@ def test_unread_badge_of_another_room_increments_live(new_page, live_server, roo
     expect(badge).to_have_text("1")
     send(client, "And another one")
     expect(badge).to_have_attribute("data-count", "2", timeout=2_000)
+    # The layout's total and the tab title add the increments up too.
+    expect(staff.locator("#unread-total")).to_have_attribute("data-count", "2")
+    expect(staff).to_have_title(re.compile(r"^\(2\) "))
+
+
+def test_unread_badge_stops_at_the_cap_live(new_page, live_server, rooms, people, app):
+    from portal.messaging.reading import UNREAD_CAP
+
+    with app.app_context():
+        client_user = db.session.get(User, people["client"].id)
+        other = db.session.get(Room, rooms["other"])
+        for n in range(UNREAD_CAP - 1):
+            post_message(other, client_user, f"Backlog {n}")
+    staff, client = new_page(), new_page()
+    log_in(staff, live_server.url, "staff@example.test")
+    log_in(client, live_server.url, "client@example.test")
+    open_live(staff, live_server("/app/rooms"))
+    badge = staff.locator(f"#unread-{rooms['other']}")
+    expect(badge).to_have_text(str(UNREAD_CAP - 1))
+
+    open_live(client, live_server(f"/portal/rooms/{rooms['other']}"))
+    send(client, "One more")
+    expect(badge).to_have_text(f"{UNREAD_CAP - 1}+", timeout=2_000)
+    send(client, "And more")
+    expect(staff.locator("#room-lists")).to_contain_text("And more", timeout=3_000)
+    expect(badge).to_have_text(f"{UNREAD_CAP - 1}+")
+    expect(badge).to_have_attribute("data-count", str(UNREAD_CAP))
+    expect(badge).to_have_attribute("aria-label", f"{UNREAD_CAP - 1}+ unread")
+    expect(staff.locator("#unread-total")).to_contain_text(f"{UNREAD_CAP - 1}+")
+    expect(staff).to_have_title(re.compile(r"^\(99\+\) "))
 
 
 def test_removed_participant_sees_access_notice_and_cannot_send(

@@ -25,6 +25,24 @@ def test_unread_counts_exclude_own_messages_and_opening_marks_read(client, app, 
     assert f'id="unread-{room}" data-count="0"' in client.get("/app/rooms").get_data(as_text=True)
 
 
+def test_unread_counts_stop_at_the_cap(client, app, people, room):
+    from portal.messaging.reading import UNREAD_CAP, unread_counts, unread_counts_for_users
+
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        client_user = db.session.get(User, people["client"].id)
+        room_obj = db.session.get(Room, room)
+        for n in range(UNREAD_CAP + 5):
+            post_message(room_obj, staff, f"backlog {n}")
+        assert unread_counts(client_user, [room]) == {room: UNREAD_CAP}
+        assert unread_counts_for_users(room, {client_user.id}) == {client_user.id: UNREAD_CAP}
+    client.login("client@example.test")
+    listing = client.get("/portal/rooms").get_data(as_text=True)
+    assert f'id="unread-{room}" data-count="{UNREAD_CAP}" aria-label="99+ unread">99+<' in listing
+    assert f'data-count="{UNREAD_CAP}" data-cap="{UNREAD_CAP}"' in listing  # the layout's total
+    assert "> 99+<span" in listing
+
+
 def test_read_marker_is_clamped_to_existing_messages(client, app, people, room):
     client.login("client@example.test")
     client.form_post(f"/portal/rooms/{room}/read", {"through": "999999999"})

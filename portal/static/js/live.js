@@ -9,28 +9,36 @@
     document.dispatchEvent(new CustomEvent(name, { detail: detail }));
   }
 
-  // An unread event carries the count (after a read) or an increment (a new message:
-  // the server counts nothing per viewer; the page adds it to the badge it shows).
-  function setBadge(data) {
-    var badge = document.getElementById("unread-" + data.room_id);
-    if (!badge) return;
-    var count = "count" in data ? data.count : (parseInt(badge.dataset.count, 10) || 0) + data.increment;
-    badge.textContent = String(count);
-    badge.dataset.count = String(count);
-    badge.setAttribute("aria-label", count + " unread");
-  }
-
   // The layout's unread total (all rooms) and the tab title follow each room's count.
+  // The server counts each room up to a cap (data-cap) and shows "99+" past it; so do we.
   var total = document.getElementById("unread-total");
   var perRoom = total ? JSON.parse(total.dataset.rooms || "{}") : {};
+  var cap = total ? parseInt(total.dataset.cap, 10) || 100 : 100;
+  function label(count) {
+    return count >= cap ? cap - 1 + "+" : String(count);
+  }
+
+  // An unread event carries the count (after a read) or an increment (a new message:
+  // the server counts nothing per viewer; the page adds it to the count it holds).
+  function setBadge(data) {
+    var previous = perRoom[data.room_id] || 0;
+    var count = Math.min("count" in data ? data.count : previous + data.increment, cap);
+    perRoom[data.room_id] = count;
+    var badge = document.getElementById("unread-" + data.room_id);
+    if (!badge) return;
+    badge.textContent = label(count);
+    badge.dataset.count = String(count);
+    badge.setAttribute("aria-label", label(count) + " unread");
+  }
+
   function showTotal() {
     var sum = Object.keys(perRoom).reduce(function (n, id) { return n + perRoom[id]; }, 0);
     if (total) {
       total.dataset.count = String(sum);
-      total.firstChild.textContent = " " + sum;
+      total.firstChild.textContent = " " + label(sum);
     }
-    var title = document.title.replace(/^\(\d+\) /, "");
-    document.title = sum ? "(" + sum + ") " + title : title;
+    var title = document.title.replace(/^\(\d+\+?\) /, "");
+    document.title = sum ? "(" + label(sum) + ") " + title : title;
   }
   if (total) showTotal();
 
@@ -40,7 +48,6 @@
         var data = JSON.parse(event.data);
         if (type === "unread") {
           setBadge(data);
-          perRoom[data.room_id] = data.count;
           showTotal();
         }
         announce("live:" + type, data);
@@ -59,7 +66,7 @@
       refreshTimer = null;
       // Same page of the list (?page=); the browser revalidates with If-None-Match, so an
       // unchanged list costs a 304 (portal/web/etags.py).
-      htmx.ajax("GET", location.pathname + location.search, { target: "#room-lists", select: "#room-lists", swap: "outerHTML" });
+      htmx.ajax("GET", location.pathname + location.search, { target: "#room-lists", select: "#room-lists", swap: "outerHTML ignoreTitle:true" });
     }, 500);
   }
   var opened = false;
