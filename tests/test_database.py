@@ -19,6 +19,16 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_postgresql_connections_run_without_jit(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+            conn.rollback()  # a rolled-back transaction must not bring JIT back
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+
+
 def test_migrations_match_the_models(app):
     """The schema built by the migrations is what the models describe (no missing migration)."""
     with app.app_context(), db.engine.connect() as conn:

@@ -64,7 +64,6 @@ def _unread_in_room(user_id):
     unread = (
         select(Message.id)
         .where(Message.room_id == Room.id, unread_by(user_id, last_read))
-        .order_by(Message.id)
         .limit(UNREAD_CAP)
         .correlate(Room)
         .subquery()
