@@ -73,6 +73,42 @@ def test_a_gevent_worker_gives_other_connections_a_turn_after_each_request():
     other.join()
 
 
+def test_a_connection_waiting_on_its_socket_gets_a_turn_while_others_stay_busy():
+    """The turn lets the loop poll its sockets: a greenlet whose socket became readable
+    (a new connection, a database answer) runs within a round, even while another
+    connection is served request after request. (With `sleep(0)` gevent runs queued
+    callbacks back to back and polls only every 50: the busy one went 50 times first.)"""
+    import socket
+
+    import gevent
+    from gevent import socket as gsocket
+    from gunicorn.workers.ggevent import GeventWorker
+
+    from portal.runtime import gunicorn_conf
+
+    worker = GeventWorker.__new__(GeventWorker)
+    ours, theirs = socket.socketpair()
+    waiting = gsocket.socket(fileno=ours.detach())
+    received = []
+    reader = gevent.spawn(lambda: received.append(waiting.recv(16)))
+    gevent.sleep(0)  # the reader now waits on its socket (an I/O watcher)
+    theirs.sendall(b"next request")
+    served = 0
+
+    def busy_connection():
+        nonlocal served
+        while not received and served < 200:
+            served += 1
+            gunicorn_conf.post_request(worker, None, {}, None)
+
+    gevent.spawn(busy_connection).join()
+    reader.join()
+    assert received == [b"next request"]
+    assert served <= 3
+    waiting.close()
+    theirs.close()
+
+
 def test_other_workers_are_left_alone():
     import gevent
 
