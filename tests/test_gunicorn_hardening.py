@@ -120,3 +120,39 @@ def test_other_workers_are_left_alone():
     assert ran == []
     other.join()
     assert ran == ["other"]
+
+
+def test_a_new_worker_compiles_every_template_before_its_first_connection(app_config):
+    """gunicorn's post_worker_init: every template is compiled into the app's Jinja cache,
+    and nothing reaches the database or Redis (no statement, no key)."""
+    from types import SimpleNamespace
+
+    import redis
+    from sqlalchemy import event
+
+    from portal import create_app
+    from portal.extensions import db
+    from portal.runtime import gunicorn_conf
+
+    app = create_app(app_config)
+    env = app.jinja_env
+    names = env.list_templates()
+    assert "rooms/_sent.html" in names and "email/mention.txt" in names
+    assert len(env.cache) == 0
+    store = redis.Redis.from_url(app.config["REDIS_URL"])
+    keys_before = store.dbsize()
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(env.cache) == len(names)
+    assert statements == []
+    assert store.dbsize() == keys_before

@@ -14,6 +14,21 @@ logger_class = "portal.runtime.gunicorn_hardening.RedactingLogger"
 harden()
 
 
+def post_worker_init(worker):
+    """Compile every template before the worker takes its first connection.
+
+    A fresh worker's first room page cost ~95 ms of CPU against ~7 ms once warm (test
+    client, bench data), and about 60 % of the difference is Jinja compiling the page's
+    templates; under load the connections queued behind that first request waited for it
+    (0.5-0.9 s right after a start or a deploy). Nothing here touches the database, a
+    session or Redis: templates are only parsed and compiled, into the app's own cache.
+    """
+    env = getattr(getattr(worker, "wsgi", None), "jinja_env", None)
+    if env is not None:
+        for name in env.list_templates():
+            env.get_template(name)
+
+
 def when_ready(server):
     """Say where to open the app, once gunicorn listens."""
     host = os.environ.get("HOST", "127.0.0.1")
