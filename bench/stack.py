@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
                                     [--postgres URL] [--no-sqlite] [--search-messages N]
-                                    [--hold SECONDS]
+                                    [--hold SECONDS] [--warmup SECONDS] [--only-http]
 
 Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
 database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
 its tables are DROPPED), seeds rooms and logins, and measures: event streams held and
 still open after a heartbeat, connects per second, fan-out into a 1,000-member room,
 the send request itself, sends/s, the room page, catch-up and room list under 16
-concurrent clients, in-process CPU per request, memory per stream and idle CPU (with
+concurrent clients (each HTTP load after an untimed `--warmup` load, so the figures are
+the steady state, not the first requests of freshly started workers), in-process CPU per
+request, memory per stream and idle CPU (with
 `--hold SECONDS`, the portal's streams are first held that long, sampled every minute:
 streams still open, heartbeats, server RSS, CPU and the load average). The
 baselines run in the same process on the same machine: a bare gevent SSE server (two processes, one
@@ -345,7 +347,7 @@ def pct(samples, p):
     return samples[min(len(samples) - 1, int(len(samples) * p))] if samples else float("nan")
 
 
-def http_loads(load, port, data, seconds):
+def http_loads(load, port, data, seconds, warmup=0):
     author = {"Cookie": data["author"]["cookie"]}
     htmx = {"HX-Request": "true"}
     page = [("GET", f"/app/rooms/{data['page']}", author, None)]
@@ -374,6 +376,8 @@ def http_loads(load, port, data, seconds):
         ("room list", room_list, CONCURRENCY),
         ("sends", sends, SENDERS),
     ):
+        if warmup:
+            load(port, requests, connections, warmup)
         results[name] = load(port, requests, connections, seconds)
         print(f"    {name}: {results[name][0]:.0f} req/s", flush=True)
     return results
@@ -666,18 +670,19 @@ def run_portal(database_url, args, redis_url, tmp, load, streams):
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web)
         time.sleep(1)
-        result["http"] = http_loads(load, port, data, args.seconds)
-        if streams:
+        result["http"] = http_loads(load, port, data, args.seconds, args.warmup)
+        if streams and not args.only_http:
             print(f"  {name}: {args.streams} streams …", flush=True)
             result["streams"] = portal_streams(port, data, args, workers(web))
             result["prefix"] = env["SSE_CHANNEL_PREFIX"]
     finally:
         stop(web)
-    result["cpu"] = in_process(app, data)
+    if not args.only_http:
+        result["cpu"] = in_process(app, data)
     return result
 
 
-def bare_hello(load, seconds, tmp):
+def bare_hello(load, seconds, tmp, warmup=0):
     port = free_port()
     command = web_command().replace("wsgi:app", "bare_hello:app")
     command = command.replace("exec gunicorn", "exec gunicorn --pythonpath bench", 1)
@@ -685,6 +690,8 @@ def bare_hello(load, seconds, tmp):
     server = start(command, env, os.path.join(tmp, "hello.log"))
     try:
         wait_http(f"http://127.0.0.1:{port}/", server)
+        if warmup:
+            load(port, [("GET", "/", {}, None)], CONCURRENCY, warmup)
         return load(port, [("GET", "/", {}, None)], CONCURRENCY, seconds)
     finally:
         stop(server)
@@ -695,7 +702,19 @@ def main():
     parser.add_argument(
         "--streams", type=int, default=2000, help="streams held (20000: the target)"
     )
-    parser.add_argument("--seconds", type=int, default=5, help="seconds per HTTP load")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per HTTP load")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        metavar="SECONDS",
+        help="untimed load before each HTTP figure (0: measure from the first request)",
+    )
+    parser.add_argument(
+        "--only-http",
+        action="store_true",
+        help="only the bare hello and the HTTP loads (no streams, search or in-process CPU)",
+    )
     parser.add_argument("--messages", type=int, default=5, help="fan-out messages measured")
     parser.add_argument(
         "--postgres",
@@ -737,11 +756,12 @@ def main():
         print("wrk not available: HTTP figures from a Python asyncio client", flush=True)
         load = asyncio_load
     print(
-        f"bench: {os.cpu_count()} cores, streams {args.streams}, {args.seconds} s per load",
+        f"bench: {os.cpu_count()} cores, streams {args.streams}, {args.seconds} s per load "
+        f"after {args.warmup} s untimed, load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
     try:
-        hello = bare_hello(load, args.seconds, tmp)
+        hello = bare_hello(load, args.seconds, tmp, args.warmup)
         print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
         runs = []
         if not args.no_sqlite:
@@ -754,10 +774,12 @@ def main():
             runs.append(
                 run_portal(args.postgres, args, redis_url, tmp, load, streams=args.no_sqlite)
             )
-        searches = search_figures(args, redis_url, tmp)
-        stream_run = next(r for r in runs if "streams" in r)
-        print(f"  bare gevent SSE: {args.streams} streams …", flush=True)
-        base = baseline_streams(redis_url, stream_run["prefix"] + "base.", args)
+        searches, stream_run, base = [], None, None
+        if not args.only_http:
+            searches = search_figures(args, redis_url, tmp)
+            stream_run = next(r for r in runs if "streams" in r)
+            print(f"  bare gevent SSE: {args.streams} streams …", flush=True)
+            base = baseline_streams(redis_url, stream_run["prefix"] + "base.", args)
     finally:
         if redis_process:
             redis_process.terminate()
@@ -784,7 +806,26 @@ def search_figures(args, redis_url, tmp):
 
 
 def report(args, runs, stream_run, base, hello, wrk, searches=()):
-    s = stream_run["streams"]
+    rows = stream_rows(args, stream_run["streams"], base) if stream_run else []
+    for run in runs:
+        rows += http_rows(run, hello)
+    if searches:
+        import search
+
+        rows += search.stack_rows(searches)
+    print()
+    print(
+        f"HTTP load: {'wrk' if wrk else 'asyncio client'}, {args.seconds} s per load after "
+        f"{args.warmup} s untimed; {os.cpu_count()} cores shared with the load generator; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print("| figure | portal | bare baseline | ratio |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def stream_rows(args, s, base):
     rows = [
         (
             "streams connected / still open after the first heartbeat",
@@ -825,35 +866,39 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
     ]
     if "hold" in s:
         rows += hold_rows(s["hold"], args.hold, s["opened"])
-    for run in runs:
-        h, db_name = run["http"], run["name"]
-        rows += [
-            (
-                f"sends/s, {SENDERS} concurrent senders, small rooms ({db_name}): rps / p99",
-                f"{h['sends'][0]:,.0f} / {h['sends'][2]:,.0f} ms",
-                "—",
-                "",
-            ),
-            (
-                f"room page, {CONCURRENCY} concurrent ({db_name}): rps / p50 / p99",
-                "{:,.0f} / {:,.0f} / {:,.0f} ms".format(*h["room page"]),
-                f"bare Flask hello {hello[0]:,.0f} rps",
-                f"{h['room page'][0] / hello[0]:.2f}",
-            ),
-            (
-                f"catch-up fragment `?after=` ({db_name}): rps / p99",
-                f"{h['catch-up'][0]:,.0f} / {h['catch-up'][2]:,.0f} ms",
-                "",
-                "",
-            ),
-            (
-                f"room list ({db_name}): rps / p99",
-                f"{h['room list'][0]:,.0f} / {h['room list'][2]:,.0f} ms",
-                "",
-                "",
-            ),
-        ]
-        c = run["cpu"]
+    return rows
+
+
+def http_rows(run, hello):
+    h, db_name = run["http"], run["name"]
+    rows = [
+        (
+            f"sends/s, {SENDERS} concurrent senders, small rooms ({db_name}): rps / p99",
+            f"{h['sends'][0]:,.0f} / {h['sends'][2]:,.0f} ms",
+            "—",
+            "",
+        ),
+        (
+            f"room page, {CONCURRENCY} concurrent ({db_name}): rps / p50 / p99",
+            "{:,.0f} / {:,.0f} / {:,.0f} ms".format(*h["room page"]),
+            f"bare Flask hello {hello[0]:,.0f} rps",
+            f"{h['room page'][0] / hello[0]:.2f}",
+        ),
+        (
+            f"catch-up fragment `?after=` ({db_name}): rps / p99",
+            f"{h['catch-up'][0]:,.0f} / {h['catch-up'][2]:,.0f} ms",
+            "",
+            "",
+        ),
+        (
+            f"room list ({db_name}): rps / p99",
+            f"{h['room list'][0]:,.0f} / {h['room list'][2]:,.0f} ms",
+            "",
+            "",
+        ),
+    ]
+    c = run.get("cpu")
+    if c:
         rows.append(
             (
                 f"CPU per request in-process ({db_name}): room page / send "
@@ -863,19 +908,7 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
                 f"{c['room_ms'] / c['hello_ms']:.0f}",
             )
         )
-    if searches:
-        import search
-
-        rows += search.stack_rows(searches)
-    print()
-    print(
-        f"HTTP load: {'wrk' if wrk else 'asyncio client'}; {os.cpu_count()} cores shared "
-        "with the load generator"
-    )
-    print("| figure | portal | bare baseline | ratio |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    return rows
 
 
 def hold_rows(hold, seconds, opened):
