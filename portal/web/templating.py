@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
@@ -29,6 +29,25 @@ def init_app(app):
     app.jinja_env.filters["day_label"] = day_in_reader_zone
     app.jinja_env.filters["file_kind"] = file_kind
     app.jinja_env.globals["unread_by_room"] = unread_by_room
+    app.jinja_env.globals["url_for"] = template_url_for
+    app.extensions["static_urls"] = {}
+
+
+def template_url_for(endpoint, **values):
+    """`url_for` for templates, remembering static files' URLs (a page links a dozen:
+    building each through the URL map cost more than the page's own links).
+
+    A static URL depends only on its file name and where the app is mounted (the names
+    are the templates' literals, so the memo stays small); anything else goes to
+    `url_for` as before."""
+    if endpoint != "static" or values.keys() != {"filename"} or not has_request_context():
+        return url_for(endpoint, **values)
+    key = (request.script_root, values["filename"])
+    known = current_app.extensions["static_urls"]
+    found = known.get(key)
+    if found is None:
+        found = known[key] = url_for(endpoint, **values)
+    return found
 
 
 def brand():
