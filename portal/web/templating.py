@@ -30,20 +30,24 @@ def init_app(app):
     app.jinja_env.filters["file_kind"] = file_kind
     app.jinja_env.globals["unread_by_room"] = unread_by_room
     app.jinja_env.globals["url_for"] = template_url_for
-    app.extensions["static_urls"] = {}
+    app.extensions["template_urls"] = {}
 
 
 def template_url_for(endpoint, **values):
-    """`url_for` for templates, remembering static files' URLs (a page links a dozen:
-    building each through the URL map cost more than the page's own links).
+    """`url_for` for templates, remembering the URLs that take no arguments and those of
+    static files (a page links a dozen: building each through the URL map cost more than
+    the page's own links).
 
-    A static URL depends only on its file name and where the app is mounted (the names
-    are the templates' literals, so the memo stays small); anything else goes to
-    `url_for` as before."""
-    if endpoint != "static" or values.keys() != {"filename"} or not has_request_context():
+    Such a URL depends only on the endpoint (a relative one on the blueprint), the file
+    name and where the app is mounted; the names are the templates' literals, so the memo
+    stays small. Anything else (ids, anchors, `_external`) goes to `url_for` as before."""
+    if (values and (endpoint != "static" or values.keys() != {"filename"})) or (
+        not has_request_context()
+    ):
         return url_for(endpoint, **values)
-    key = (request.script_root, values["filename"])
-    known = current_app.extensions["static_urls"]
+    blueprint = request.blueprint if endpoint.startswith(".") else None
+    key = (request.script_root, blueprint, endpoint, values.get("filename"))
+    known = current_app.extensions["template_urls"]
     found = known.get(key)
     if found is None:
         found = known[key] = url_for(endpoint, **values)
