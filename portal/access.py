@@ -9,9 +9,10 @@ from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import bindparam, exists, false, or_, select
 
 from portal.extensions import db
+from portal.messaging.prepared import prepared
 from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.users import INTERNAL
 from portal.people.users import side_of
@@ -70,10 +71,18 @@ def can_delete(user, message, room):
 def load_room(room_id, user=None):
     """The room if `user` (default: the current user) may view it, else 404."""
     user = user or current_user
-    room = db.session.scalar(visible_rooms(user).where(Room.id == room_id))
+    parameters = {"viewer_id": getattr(user, "id", None), "room_id": room_id}
+    room = db.session.scalar(_visible_room(user), parameters)
     if room is None:
         abort(404)
     return room
+
+
+@prepared
+def _visible_room(_viewer, visible):
+    """`visible_rooms` narrowed to one room (built once per viewer shape: every room
+    route runs it)."""
+    return visible.where(Room.id == bindparam("room_id"))
 
 
 def load_message(room, message_id):

@@ -84,7 +84,8 @@ def message_list(rows, first_unread_id=None, seen=None):
             keys.append(_orm_key(row, group, today, zone_name))
         else:
             keys.append(_key(row, group, today, zone_name, row.author_name))
-    html = [_cached(key) for key in keys]
+    cache = current_app.extensions["message_fragments"]
+    html = [_cached(key, cache) for key in keys]
     missing = [n for n, fragment in enumerate(html) if fragment is None]
     if missing:
         loaded = _load([rows[n] for n in missing])
@@ -135,8 +136,9 @@ def _load(rows):
     return found
 
 
-def _cached(key):
-    cache = current_app.extensions["message_fragments"]
+def _cached(key, cache=None):
+    if cache is None:
+        cache = current_app.extensions["message_fragments"]
     html = cache.get(key)
     if html is not None:
         with contextlib.suppress(KeyError):  # evicted meanwhile by another thread

@@ -12,8 +12,6 @@ from functools import cache
 
 from sqlalchemy import bindparam
 
-from portal.access import visible_rooms
-
 
 def viewer_shape(user):
     """What, besides the id, decides which rooms `user` sees (a hashable key)."""
@@ -43,6 +41,8 @@ def prepared(build):
 
     @cache
     def cached(shape, *key):
+        from portal.access import visible_rooms  # here: portal.access uses `prepared` too
+
         viewer = StandIn(shape)
         return build(viewer, visible_rooms(viewer), *key)
 

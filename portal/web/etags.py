@@ -52,7 +52,10 @@ def page_etag(*parts):
     (None while a flash waits: such a page is never tagged)."""
     if "_flashes" in session:
         return None
-    generate_csrf()  # the page carries this login's CSRF token: make sure it is in the tag
+    if "csrf_token" not in session:
+        # The page carries this login's CSRF token: make sure it exists, so it is in the
+        # tag (once there, signing a token here would be wasted on a 304).
+        generate_csrf()
     viewer = (
         BUILD,
         request.full_path,

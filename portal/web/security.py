@@ -49,10 +49,15 @@ def content_security_policy():
 
 def _add_headers(response):
     headers = response.headers
+    # The names set already, read once (a missed lookup in Werkzeug's Headers raises and
+    # catches an exception: `setdefault` per header cost more than the headers).
+    present = {name.lower() for name, _value in headers.items()}
     for name, value in HEADERS.items():
-        headers.setdefault(name, value)
-    headers.setdefault("Content-Security-Policy", content_security_policy())
-    if "Cache-Control" not in headers and session.get("sid"):
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", content_security_policy())
+    if "cache-control" not in present and session.get("sid"):
         # Pages for a logged-in user stay out of every cache (shared or the browser's);
         # the room lists opt in to `private, no-cache` with an ETag (web/etags.py).
         headers["Cache-Control"] = "no-store"

@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
@@ -30,6 +30,29 @@ def init_app(app):
     app.jinja_env.filters["file_kind"] = file_kind
     app.jinja_env.globals.update(unread_by_room=unread_by_room, UNREAD_CAP=UNREAD_CAP)
     app.jinja_env.filters["unread_label"] = unread_label
+    app.jinja_env.globals["url_for"] = template_url_for
+    app.extensions["template_urls"] = {}
+
+
+def template_url_for(endpoint, **values):
+    """`url_for` for templates, remembering the URLs that take no arguments and those of
+    static files (a page links a dozen: building each through the URL map cost more than
+    the page's own links).
+
+    Such a URL depends only on the endpoint (a relative one on the blueprint), the file
+    name and where the app is mounted; the names are the templates' literals, so the memo
+    stays small. Anything else (ids, anchors, `_external`) goes to `url_for` as before."""
+    if (values and (endpoint != "static" or values.keys() != {"filename"})) or (
+        not has_request_context()
+    ):
+        return url_for(endpoint, **values)
+    blueprint = request.blueprint if endpoint.startswith(".") else None
+    key = (request.script_root, blueprint, endpoint, values.get("filename"))
+    known = current_app.extensions["template_urls"]
+    found = known.get(key)
+    if found is None:
+        found = known[key] = url_for(endpoint, **values)
+    return found
 
 
 def brand():
