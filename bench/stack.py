@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
                                     [--postgres URL] [--no-sqlite] [--search-messages N]
-                                    [--hold SECONDS]
+                                    [--hold SECONDS] [--only-streams]
 
 Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
 database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
@@ -393,6 +393,11 @@ def hold_streams(clients, requests, pids):
     """Open the streams; (opened, connects/s, still open after a heartbeat, KiB each, CPU %)."""
     before = rss_kib(pids) if pids else 0
     opened, elapsed, errors = clients.open(requests)
+    print(
+        f"    {opened} streams opened in {elapsed:.1f} s: {opened / elapsed:,.0f} connects/s "
+        f"(load average {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
     if errors:
         print(f"    some streams failed: {errors}", flush=True)
     clients.reset_heartbeats()
@@ -666,14 +671,16 @@ def run_portal(database_url, args, redis_url, tmp, load, streams):
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web)
         time.sleep(1)
-        result["http"] = http_loads(load, port, data, args.seconds)
+        if not args.only_streams:
+            result["http"] = http_loads(load, port, data, args.seconds)
         if streams:
             print(f"  {name}: {args.streams} streams …", flush=True)
             result["streams"] = portal_streams(port, data, args, workers(web))
             result["prefix"] = env["SSE_CHANNEL_PREFIX"]
     finally:
         stop(web)
-    result["cpu"] = in_process(app, data)
+    if not args.only_streams:
+        result["cpu"] = in_process(app, data)
     return result
 
 
@@ -716,7 +723,14 @@ def main():
         metavar="SECONDS",
         help="hold every portal stream this long first, sampling closes, memory and CPU",
     )
+    parser.add_argument(
+        "--only-streams",
+        action="store_true",
+        help="only the stream figures and their bare baseline (no HTTP loads, no search)",
+    )
     args = parser.parse_args()
+    if args.only_streams:
+        args.search_messages = 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -741,8 +755,10 @@ def main():
         flush=True,
     )
     try:
-        hello = bare_hello(load, args.seconds, tmp)
-        print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
+        hello = None
+        if not args.only_streams:
+            hello = bare_hello(load, args.seconds, tmp)
+            print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
         runs = []
         if not args.no_sqlite:
             runs.append(
@@ -825,7 +841,7 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
     ]
     if "hold" in s:
         rows += hold_rows(s["hold"], args.hold, s["opened"])
-    for run in runs:
+    for run in (r for r in runs if "http" in r):
         h, db_name = run["http"], run["name"]
         rows += [
             (
@@ -870,7 +886,7 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
     print()
     print(
         f"HTTP load: {'wrk' if wrk else 'asyncio client'}; {os.cpu_count()} cores shared "
-        "with the load generator"
+        f"with the load generator; load average at the end {os.getloadavg()[0]:.2f}"
     )
     print("| figure | portal | bare baseline | ratio |")
     print("|---|---|---|---|")
