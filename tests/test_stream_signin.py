@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.blueprints.stream import signin
 from portal.extensions import db
@@ -119,3 +119,16 @@ def test_a_deactivated_users_stream_is_refused(client, app, people):
         db.session.execute(update(User).where(User.id == people["staff"].id).values(active=False))
         db.session.commit()
     assert client.get("/stream").status_code == 401
+
+
+def test_a_connection_the_database_dropped_costs_one_retry_not_a_refusal(app, people):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("only PostgreSQL drops connections from the server side here")
+    token = _session(app, people["staff"].id)
+    with app.test_request_context():
+        assert signin.check(people["staff"].id, token, now=NOW) == signin.ALLOWED
+        with signin._engine().connect() as connection:  # the pooled one, idle again
+            backend = connection.execute(select(func.pg_backend_pid())).scalar()
+        with db.engine.begin() as connection:
+            connection.execute(select(func.pg_terminate_backend(backend)))
+        assert signin.check(people["staff"].id, token, now=NOW) == signin.ALLOWED

@@ -6,16 +6,23 @@ answers it by loading a `User` through the ORM — a Session, the identity map, 
 checkout per request — which was most of a connect's cost. Here the same conditions are
 one prebuilt Core statement on a pooled connection, returning three columns.
 
+The connections are the check's own (`_engine`): autocommit, so a check is one round trip
+on PostgreSQL (no transaction to end), and not pinged before each use — a connection the
+database dropped fails its check, is discarded, and the check runs once more.
+
 The session's activity record (`last_seen_at`, touched at most once per
 `sessions.TOUCH_EVERY`) is left to the full login path: when a touch is due, the caller
 asks `current_user` as every page does, so a stream connect still counts as activity.
 """
 
+import os
 from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, create_engine, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
 from portal.extensions import db
 from portal.models import LoginSession, User
@@ -28,6 +35,8 @@ ALLOWED = "allowed"
 DENIED = "denied"
 #: Allowed, and the session's activity is due a touch (the full login path records it).
 TOUCH = "touch"
+#: Connections of the checks' engine a process keeps, and may open beyond them.
+POOL_SIZE, MAX_OVERFLOW = 2, 8
 
 
 @cache
@@ -59,8 +68,7 @@ def check(user_id, token, now=None):
         "born_after": now - timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
         "seen_after": now - timedelta(hours=config["SESSION_IDLE_HOURS"]),
     }
-    with db.engine.connect() as connection:
-        row = connection.execute(_statement(), limits).first()
+    row = _first(_statement(), limits)
     if row is None:
         return DENIED
     active, activated_at, last_seen = row
@@ -68,3 +76,45 @@ def check(user_id, token, now=None):
         return DENIED
     last_seen = UTCDateTime().process_result_value(last_seen, None) if last_seen else now
     return TOUCH if now - last_seen >= TOUCH_EVERY else ALLOWED
+
+
+def _first(statement, params):
+    """The first row; on a database error, once more on a fresh connection (the failed
+    one is discarded: the database may have dropped it, and nothing pinged it first)."""
+    engine = _engine()
+    for attempt in (1, 2):
+        connection = engine.connect()
+        try:
+            row = connection.execute(statement, params).first()
+        except DBAPIError:
+            connection.invalidate()  # closed and discarded: nothing to roll back
+            if attempt == 2:
+                raise
+            continue
+        finally:
+            if not connection.invalidated:
+                connection.close()
+        return row
+    return None
+
+
+def _engine():
+    """This process's engine for the checks (the app's own for an in-memory SQLite
+    database, which no other engine can see)."""
+    engines = current_app.extensions.setdefault("stream_signin", {})  # per process:
+    engine = engines.get(os.getpid())  # a forked child makes its own
+    if engine is None:
+        main = db.engine
+        if isinstance(main.pool, StaticPool):
+            engine = main
+        else:
+            engine = create_engine(
+                main.url,
+                isolation_level="AUTOCOMMIT",
+                pool_pre_ping=False,
+                pool_reset_on_return=None,
+                pool_size=POOL_SIZE,
+                max_overflow=MAX_OVERFLOW,
+            )
+        engine = engines.setdefault(os.getpid(), engine)
+    return engine
