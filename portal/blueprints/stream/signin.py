@@ -3,8 +3,8 @@
 A stream connect asks one question: is this login session live (not revoked, expired or
 idle) and may its user log in (active and activated)? Flask-Login's `current_user`
 answers it by loading a `User` through the ORM — a Session, the identity map, a pool
-checkout per request — which was most of a connect's cost. Here the same conditions are
-one prebuilt Core statement on a pooled connection, returning three columns.
+checkout per request — which was about half of a connect's instructions. Here the same
+conditions are one prebuilt Core statement on a pooled connection, returning three columns.
 
 The connections are the check's own (`_engine`): autocommit, so a check is one round trip
 on PostgreSQL (no transaction to end), and not pinged before each use — a connection the
