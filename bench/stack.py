@@ -3,6 +3,7 @@
     .venv/bin/python bench/stack.py [--streams 2000] [--seconds 5] [--messages 5]
                                     [--postgres URL] [--no-sqlite] [--search-messages N]
                                     [--hold SECONDS] [--warmup SECONDS] [--only-http]
+                                    [--only-streams]
 
 Starts the Procfile's `web` line (gunicorn, 2 gevent workers) on a temporary SQLite
 database (and, with `--postgres URL` or BENCH_POSTGRES_URL, on that PostgreSQL database:
@@ -397,6 +398,11 @@ def hold_streams(clients, requests, pids):
     """Open the streams; (opened, connects/s, still open after a heartbeat, KiB each, CPU %)."""
     before = rss_kib(pids) if pids else 0
     opened, elapsed, errors = clients.open(requests)
+    print(
+        f"    {opened} streams opened in {elapsed:.1f} s: {opened / elapsed:,.0f} connects/s "
+        f"(load average {os.getloadavg()[0]:.2f})",
+        flush=True,
+    )
     if errors:
         print(f"    some streams failed: {errors}", flush=True)
     clients.reset_heartbeats()
@@ -670,14 +676,15 @@ def run_portal(database_url, args, redis_url, tmp, load, streams):
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", web)
         time.sleep(1)
-        result["http"] = http_loads(load, port, data, args.seconds, args.warmup)
+        if not args.only_streams:
+            result["http"] = http_loads(load, port, data, args.seconds, args.warmup)
         if streams and not args.only_http:
             print(f"  {name}: {args.streams} streams …", flush=True)
             result["streams"] = portal_streams(port, data, args, workers(web))
             result["prefix"] = env["SSE_CHANNEL_PREFIX"]
     finally:
         stop(web)
-    if not args.only_http:
+    if not (args.only_http or args.only_streams):
         result["cpu"] = in_process(app, data)
     return result
 
@@ -715,6 +722,11 @@ def main():
         action="store_true",
         help="only the bare hello and the HTTP loads (no streams, search or in-process CPU)",
     )
+    parser.add_argument(
+        "--only-streams",
+        action="store_true",
+        help="only the stream figures and their bare baseline (no HTTP loads, no search)",
+    )
     parser.add_argument("--messages", type=int, default=5, help="fan-out messages measured")
     parser.add_argument(
         "--postgres",
@@ -736,6 +748,8 @@ def main():
         help="hold every portal stream this long first, sampling closes, memory and CPU",
     )
     args = parser.parse_args()
+    if args.only_streams:
+        args.search_messages = 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -761,8 +775,10 @@ def main():
         flush=True,
     )
     try:
-        hello = bare_hello(load, args.seconds, tmp, args.warmup)
-        print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
+        hello = None
+        if not args.only_streams:
+            hello = bare_hello(load, args.seconds, tmp, args.warmup)
+            print(f"  bare Flask hello: {hello[0]:.0f} req/s", flush=True)
         runs = []
         if not args.no_sqlite:
             runs.append(
@@ -807,7 +823,7 @@ def search_figures(args, redis_url, tmp):
 
 def report(args, runs, stream_run, base, hello, wrk, searches=()):
     rows = stream_rows(args, stream_run["streams"], base) if stream_run else []
-    for run in runs:
+    for run in (r for r in runs if "http" in r):
         rows += http_rows(run, hello)
     if searches:
         import search

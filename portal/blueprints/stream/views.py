@@ -3,7 +3,7 @@
 from flask import abort, current_app, request, session
 from flask_login import current_user
 
-from portal.blueprints.stream import bp
+from portal.blueprints.stream import bp, signin
 from portal.blueprints.stream.events import event_stream
 from portal.extensions import limiter
 from portal.live.publish import get_live
@@ -18,7 +18,7 @@ def stream():
     # Registered before the login check (its one query): a revocation committed after
     # that check is an event this subscription hears.
     subscription = hub.open(_claimed_user_id(), session_key(token))
-    if not current_user.is_authenticated or current_user.id != subscription.user_id:
+    if not _signed_in(subscription.user_id, token):
         hub.close(subscription)
         abort(401)
     hub.trim(subscription.user_id, current_app.config["SSE_MAX_STREAMS_PER_USER"])
@@ -35,9 +35,18 @@ def _event_response(hub, subscription, token):
     return response
 
 
+def _signed_in(user_id, token):
+    """The login check of every page (`signin`: one Core query); through Flask-Login, as
+    a page does, only when the session's activity is due a touch."""
+    verdict = signin.check(user_id, token)
+    if verdict == signin.TOUCH:
+        return current_user.is_authenticated and current_user.id == user_id
+    return verdict == signin.ALLOWED
+
+
 def _claimed_user_id():
     claimed = str(session.get("_user_id", ""))
-    return int(claimed) if claimed.isdigit() else None
+    return int(claimed) if claimed.isascii() and claimed.isdigit() else None
 
 
 def _client_socket():
