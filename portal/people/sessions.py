@@ -45,35 +45,42 @@ def _last_seen():
     return func.coalesce(LoginSession.last_seen_at, LoginSession.created_at)
 
 
+def live_session_conditions():
+    """WHERE clauses of a login session that is not revoked, expired or idle, claimed by a
+    user: the user id, the token and the two time limits (`session_limits`) are parameters."""
+    return (
+        User.id == bindparam("user_id"),
+        LoginSession.token == bindparam("token"),
+        LoginSession.revoked_at.is_(None),
+        LoginSession.created_at > bindparam("born_after", type_=UTCDateTime()),
+        _last_seen() > bindparam("seen_after", type_=UTCDateTime()),
+    )
+
+
+def session_limits(now):
+    """The time-limit parameters of `live_session_conditions` at `now`."""
+    config = current_app.config
+    return {
+        "born_after": now - timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
+        "seen_after": now - timedelta(hours=config["SESSION_IDLE_HOURS"]),
+    }
+
+
 @cache
 def _live_session_statement():
-    """User and last activity of a login session that is not revoked, expired or idle.
-
-    Built once per process (every request runs it): the token, the user id and the two
-    time limits are parameters.
-    """
+    """User and last activity of a live login session (built once per process: every
+    request runs it)."""
     return (
         select(User, _last_seen())
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == bindparam("user_id"),
-            LoginSession.token == bindparam("token"),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.created_at > bindparam("born_after", type_=UTCDateTime()),
-            _last_seen() > bindparam("seen_after", type_=UTCDateTime()),
-        )
+        .where(*live_session_conditions())
     )
 
 
 def _session_row(user_id, token, now):
     """(user, last seen) of a live login session whose user may log in, else (None, None)."""
-    config = current_app.config
-    limits = {
-        "born_after": now - timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
-        "seen_after": now - timedelta(hours=config["SESSION_IDLE_HOURS"]),
-    }
     row = db.session.execute(
-        _live_session_statement(), {"user_id": user_id, "token": token, **limits}
+        _live_session_statement(), {"user_id": user_id, "token": token, **session_limits(now)}
     ).first()
     if row is None or not row[0].is_active:
         return None, None

@@ -16,18 +16,17 @@ asks `current_user` as every page does, so a stream connect still counts as acti
 """
 
 import os
-from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, create_engine, func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from portal.extensions import db
 from portal.models import LoginSession, User
 from portal.models.base import UTCDateTime, utcnow
-from portal.people.sessions import TOUCH_EVERY
+from portal.people.sessions import TOUCH_EVERY, live_session_conditions, session_limits
 
 #: The session is live and its user may log in.
 ALLOWED = "allowed"
@@ -46,13 +45,7 @@ def _statement():
     return (
         select(User.active, User.activated_at, last_seen)
         .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == bindparam("user_id"),
-            LoginSession.token == bindparam("token"),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.created_at > bindparam("born_after", type_=UTCDateTime()),
-            last_seen > bindparam("seen_after", type_=UTCDateTime()),
-        )
+        .where(*live_session_conditions())
     )
 
 
@@ -61,13 +54,7 @@ def check(user_id, token, now=None):
     if user_id is None or not token:
         return DENIED
     now = now or utcnow()
-    config = current_app.config
-    limits = {
-        "user_id": user_id,
-        "token": token,
-        "born_after": now - timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
-        "seen_after": now - timedelta(hours=config["SESSION_IDLE_HOURS"]),
-    }
+    limits = {"user_id": user_id, "token": token, **session_limits(now)}
     row = _first(_statement(), limits)
     if row is None:
         return DENIED
