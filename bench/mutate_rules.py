@@ -68,8 +68,13 @@ MUTANTS = [
     ),
     (
         "portal/notify/recipients.py",
+        "EMAILABLE, Participant.muted.is_(False), Message.deleted_at.is_(None), *conditions",
+        "EMAILABLE, Message.deleted_at.is_(None), *conditions",
+    ),
+    (
+        "portal/notify/recipients.py",
+        "EMAILABLE, Participant.muted.is_(False), Message.deleted_at.is_(None), *conditions",
         "EMAILABLE, Participant.muted.is_(False), *conditions",
-        "EMAILABLE, *conditions",
     ),
     (
         "portal/messaging/reading.py",

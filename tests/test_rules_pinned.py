@@ -306,6 +306,14 @@ def test_unread_skips_muted_rooms(app_ctx, world):
     assert unread_for("client", world) == set()
 
 
+def test_unread_skips_deleted_messages(app_ctx, world):
+    kept = post(world, "staff", T0 + timedelta(hours=1))
+    deleted = db.session.get(Message, post(world, "staff", T0 + timedelta(hours=2)))
+    deleted.deleted_at = T0 + timedelta(hours=3)
+    db.session.commit()
+    assert unread_for("client", world) == {kept}
+
+
 @pytest.mark.parametrize(
     "attribute,value", [("active", False), ("activated_at", None), ("email_notifications", False)]
 )
