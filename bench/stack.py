@@ -737,7 +737,7 @@ def main():
     parser.add_argument(
         "--search-messages",
         type=int,
-        default=20_000,
+        default=1_000_000,
         help="messages seeded for the search figure (1000000: the target; 0: skip)",
     )
     parser.add_argument(
