@@ -134,13 +134,51 @@ def rss_kib(pids):
 
 
 def cpu_seconds(pids):
+    """User + system CPU seconds of `pids` (a process gone meanwhile counts 0)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
         total += int(fields[11]) + int(fields[12])
     return total / ticks
+
+
+def named_pids(name):
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+class BoxCpu:
+    """Where the box's CPU goes during a load, by part: the web processes, the database
+    server (PostgreSQL's processes; SQLite runs inside the web processes), Redis, and the
+    load generator (`wrk` as a reaped child, or this process's asyncio client)."""
+
+    def __init__(self, web_pids):
+        self.web_pids = web_pids
+
+    def sample(self):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "web": cpu_seconds(self.web_pids),
+            "database": {p: cpu_seconds([p]) for p in named_pids("postgres")},
+            "redis": cpu_seconds(named_pids("redis-server")),
+            "load generator": children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime,
+            "at": time.monotonic(),
+        }
+
+    @staticmethod
+    def spent(before, after):
+        """CPU seconds per part between two samples, and the wall seconds."""
+        database = sum(
+            cpu - before["database"].get(pid, 0.0) for pid, cpu in after["database"].items()
+        )
+        parts = {k: after[k] - before[k] for k in ("web", "redis", "load generator")}
+        return {**parts, "database": database, "wall": after["at"] - before["at"]}
 
 
 # ----------------------------------------------------------------------------- data
@@ -348,7 +386,7 @@ def pct(samples, p):
     return samples[min(len(samples) - 1, int(len(samples) * p))] if samples else float("nan")
 
 
-def http_loads(load, port, data, seconds, warmup=0):
+def http_loads(load, port, data, seconds, warmup=0, box=None):
     author = {"Cookie": data["author"]["cookie"]}
     htmx = {"HX-Request": "true"}
     page = [("GET", f"/app/rooms/{data['page']}", author, None)]
@@ -379,7 +417,10 @@ def http_loads(load, port, data, seconds, warmup=0):
     ):
         if warmup:
             load(port, requests, connections, warmup)
+        before = box.sample() if box else None
         results[name] = load(port, requests, connections, seconds)
+        if box:
+            results[name] = (*results[name], box.spent(before, box.sample()))
         print(f"    {name}: {results[name][0]:.0f} req/s", flush=True)
     return results
 
@@ -677,7 +718,8 @@ def run_portal(database_url, args, redis_url, tmp, load, streams):
         wait_http(f"http://127.0.0.1:{port}/healthz", web)
         time.sleep(1)
         if not args.only_streams:
-            result["http"] = http_loads(load, port, data, args.seconds, args.warmup)
+            box = BoxCpu([web.pid, *descendants(web.pid)])
+            result["http"] = http_loads(load, port, data, args.seconds, args.warmup, box)
         if streams and not args.only_http:
             print(f"  {name}: {args.streams} streams …", flush=True)
             result["streams"] = portal_streams(port, data, args, workers(web))
@@ -839,6 +881,38 @@ def report(args, runs, stream_run, base, hello, wrk, searches=()):
     print("|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    cpu_rows = [row for run in runs if "http" in run for row in box_cpu_rows(run)]
+    if cpu_rows:
+        print()
+        print(
+            f"Where the {os.cpu_count()} cores went during each HTTP load: CPU ms per request "
+            "by process (the rest of a core's time: idle or other work)"
+        )
+        print("| load | web workers | database server | Redis | load generator | cores busy |")
+        print("|---|---|---|---|---|---|")
+        for row in cpu_rows:
+            print("| " + " | ".join(row) + " |")
+
+
+def box_cpu_rows(run):
+    rows = []
+    for name, result in run["http"].items():
+        if len(result) < 4:
+            continue
+        rps, spent = result[0], result[3]
+        requests = max(1.0, rps * spent["wall"])
+        busy = sum(spent[k] for k in ("web", "database", "redis", "load generator"))
+        rows.append(
+            (
+                f"{name} ({run['name']}), {rps:,.0f} req/s",
+                *(
+                    f"{spent[k] * 1000 / requests:.2f}"
+                    for k in ("web", "database", "redis", "load generator")
+                ),
+                f"{busy / spent['wall']:.2f} of {os.cpu_count()}",
+            )
+        )
+    return rows
 
 
 def stream_rows(args, s, base):
