@@ -24,6 +24,7 @@ import redis  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bench.room_page import PASSWORD, seed  # noqa: E402
+from bench.stack import reset_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
@@ -94,7 +95,7 @@ def main(requests):
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     app = make_app(tmp)
     with app.app_context():
-        db.drop_all()
+        reset_database(db.engine.url)  # what `bench/sends.py` or migrations left there too
         db.create_all()
     room_id, _newest = seed(app, 10, 100)
     send = sender(app, room_id)
