@@ -9,10 +9,11 @@ from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, exists, false, or_, select
+from sqlalchemy import bindparam, event, exists, false, or_, select
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.messaging.prepared import prepared
+from portal.messaging.prepared import prepared, viewer_shape
 from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.users import INTERNAL
 from portal.people.users import side_of
@@ -31,7 +32,16 @@ def visible_rooms(user):
     return query.where(member)
 
 
+#: Key in the session's `info`: what `load_room` found visible since the session last
+#: wrote or ended its transaction, as (user id, the user's flags, room id).
+SEEN = "portal_visible_rooms"
+
+
 def can_view(user, room):
+    """A room `load_room` just loaded for `user` is visible without asking again (the
+    send's may-post check repeated that query); anything else is asked of the database."""
+    if _seen_key(user, room.id) in db.session.info.get(SEEN, ()):
+        return True
     return db.session.scalar(visible_rooms(user).where(Room.id == room.id)) is not None
 
 
@@ -75,7 +85,25 @@ def load_room(room_id, user=None):
     room = db.session.scalar(_visible_room(user), parameters)
     if room is None:
         abort(404)
+    db.session.info.setdefault(SEEN, set()).add(_seen_key(user, room.id))
     return room
+
+
+def _seen_key(user, room_id):
+    return getattr(user, "id", None), viewer_shape(user), room_id
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_seen(session, *_args):
+    # A write (participants, a user's access: a flush ends a subtransaction) or a new
+    # transaction may change what a user sees: from then on `can_view` asks again.
+    session.info.pop(SEEN, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_seen_on_write(orm_execute_state):
+    if not orm_execute_state.is_select:
+        orm_execute_state.session.info.pop(SEEN, None)
 
 
 @prepared

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from portal import access
@@ -142,6 +142,61 @@ def test_load_room_is_404_for_a_room_you_cannot_view(app_ctx, world):
     assert access.load_room(world["member"], user(world, "client")).id == world["member"]
     with pytest.raises(NotFound):
         access.load_room(world["member"], user(world, "outsider"))
+
+
+def test_load_room_answers_can_post_without_asking_again(app_ctx, world):
+    client = user(world, "client")
+    r = access.load_room(world["member"], client)
+    statements = []
+    record = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert access.can_post(client, r)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert statements == []
+
+
+def test_a_room_loaded_for_one_user_is_not_visible_to_another(app_ctx, world):
+    r = access.load_room(world["member"], user(world, "client"))
+    assert not access.can_view(user(world, "outsider"), r)
+
+
+def test_a_loaded_room_answers_for_itself_only(app_ctx, world):
+    access.load_room(world["member"], user(world, "client"))
+    assert not access.can_view(user(world, "client"), room(world, "other"))
+
+
+def test_a_room_loaded_before_a_deactivation_is_not_visible_after_it(app_ctx, world):
+    client = user(world, "client")
+    r = access.load_room(world["member"], client)
+    client.active = False
+    assert not access.can_view(client, r)
+
+
+def test_a_write_after_loading_the_room_asks_again(app_ctx, world):
+    client = user(world, "client")
+    r = access.load_room(world["member"], client)
+    db.session.execute(Participant.__table__.delete().where(Participant.user_id == client.id))
+    assert not access.can_view(client, r)
+
+
+def test_a_flush_after_loading_the_room_asks_again(app_ctx, world):
+    client = user(world, "client")
+    r = access.load_room(world["member"], client)
+    membership = db.session.scalar(select(Participant).where(Participant.user_id == client.id))
+    db.session.delete(membership)
+    db.session.flush()
+    assert not access.can_view(client, r)
+
+
+def test_a_new_transaction_after_loading_the_room_asks_again(app_ctx, world):
+    client = user(world, "client")
+    r = access.load_room(world["member"], client)
+    with db.engine.begin() as other:  # someone else removes the client meanwhile
+        other.execute(Participant.__table__.delete().where(Participant.user_id == client.id))
+    db.session.commit()
+    assert not access.can_view(client, r)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,10 @@ reader's read marker. Counts cover the room's whole history (someone added to a 
 it all, PRODUCT §2); email covers only what was posted since the reader joined.
 """
 
+from functools import cache
+
 from flask import g, has_request_context
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -139,24 +141,33 @@ def advance_read(user_id, room_id, through_id):
     One upsert (the row is created at `through_id` when missing, as `ensure_read_state`
     then a move would leave it), so two tabs reading at once can't collide.
     """
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = insert(ReadState.__table__).values(
-        user_id=user_id, room_id=room_id, last_read_message_id=through_id, updated_at=now
-    )
-    moved = db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["user_id", "room_id"],
-            set_={"last_read_message_id": through_id, "updated_at": now},
-            where=ReadState.last_read_message_id < through_id,
-        ).returning(ReadState.__table__.c.last_read_message_id)
-    )
+    parameters = {"user_id": user_id, "room_id": room_id, "through": through_id, "now": utcnow()}
+    moved = db.session.execute(_advance(db.engine.dialect.name), parameters)
     # A row comes back when it was inserted or moved (not when the WHERE kept it).
     if moved.first() is None:
         return False
     if has_request_context():
         g.pop("unread_by_room", None)  # this request's totals are out of date now
     return True
+
+
+@cache
+def _advance(dialect):
+    """`advance_read`'s upsert, built once per dialect (every send and page view runs it)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    through, now = bindparam("through"), bindparam("now")
+    table = ReadState.__table__
+    statement = insert(table).values(
+        user_id=bindparam("user_id"),
+        room_id=bindparam("room_id"),
+        last_read_message_id=through,
+        updated_at=now,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["user_id", "room_id"],
+        set_={"last_read_message_id": through, "updated_at": now},
+        where=table.c.last_read_message_id < through,
+    ).returning(table.c.last_read_message_id)
 
 
 def first_unread_id(user, room, messages):

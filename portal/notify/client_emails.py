@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.events import message_posted
 from portal.extensions import db
@@ -40,34 +40,42 @@ def init_app(app):
 
 def _on_message_posted(app, message, **_extra):
     """After commit: schedule the client emails, off the request (the send doesn't wait)."""
-    after_response(app, _schedule_client_emails, message.id)
+    after_response(app, _schedule_client_emails, message.id, message.room_id, message.author_id)
 
 
-def _schedule_client_emails(message_id):
-    """Schedule the client email of each recipient; Redis trouble is logged, never raised."""
+def _schedule_client_emails(message_id, room_id, author_id):
+    """Schedule the client email of each recipient; Redis trouble is logged, never raised.
+
+    Takes the committed message's room and author rather than its id: reading the
+    message back cost a SELECT per send (the job reads what is unread when it runs)."""
     try:
-        message = db.session.get(Message, message_id)
-        if message is not None:
-            notify_clients_later(client_recipients(message))
+        notify_clients_later(_recipients(room_id, author_id))
     except Exception:
         log.exception("notify: could not schedule client emails for message %s", message_id)
 
 
 def client_recipients(message):
     """Ids of the room's emailable, unmuted client participants other than the author."""
-    return list(
-        db.session.scalars(
-            select(Participant.user_id)
-            .join(User, User.id == Participant.user_id)
-            .where(
-                Participant.room_id == message.room_id,
-                Participant.user_id != message.author_id,
-                Participant.muted.is_(False),
-                User.kind == CLIENT,
-                EMAILABLE,
-            )
-        )
+    return _recipients(message.room_id, message.author_id)
+
+
+#: Built once per process: building the statement cost more than running it.
+_RECIPIENTS = (
+    select(Participant.user_id)
+    .join(User, User.id == Participant.user_id)
+    .where(
+        Participant.room_id == bindparam("room_id"),
+        Participant.user_id != bindparam("author_id"),
+        Participant.muted.is_(False),
+        User.kind == CLIENT,
+        EMAILABLE,
     )
+)
+
+
+def _recipients(room_id, author_id):
+    parameters = {"room_id": room_id, "author_id": author_id}
+    return list(db.session.scalars(_RECIPIENTS, parameters))
 
 
 def _pending_key(user_id):
