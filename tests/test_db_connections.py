@@ -148,3 +148,15 @@ def test_hot_statements_get_prepared_across_requests(app):
         prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
         db.session.remove()
     assert any("users.email" in s for s in prepared), prepared
+
+
+@postgresql
+def test_a_connection_with_its_own_isolation_level_keeps_it(app):
+    """Alembic's `autocommit_block` (e.g. CREATE INDEX CONCURRENTLY) asks for AUTOCOMMIT:
+    a write there must not open a transaction."""
+    with app.app_context(), db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        raw = connection.connection.dbapi_connection
+        connection.execute(text("SET application_name = 'autocommit block'"))
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        connection.execute(text("RESET application_name"))
