@@ -8,7 +8,9 @@ Flask hello, counted by callgrind (independent of the machine's load).
 Each case runs 10 warm-up requests, then N measured ones between two `os.getppid()` calls
 (callgrind dumps its counters at each): parts .2, .4, .6 and .8 hold the measured room page,
 304, catch-up and hello; divide their totals by N. Seeds 10 rooms (100 messages in the
-measured one) on a temporary SQLite database; REDIS_URL as for the tests.
+measured one) on a temporary SQLite database, or on the PostgreSQL database given as a
+second argument (`postgresql+psycopg://…/throwaway`; its tables are dropped: callgrind
+counts this process only, not the server's work); REDIS_URL as for the tests.
 """
 
 import os
@@ -23,9 +25,9 @@ from bench.room_page import PASSWORD, make_app, seed  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 
-def main(requests):
+def main(requests, database_url=None):
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
-    app = make_app(tmp, f"sqlite:///{tmp}/bench.sqlite3")
+    app = make_app(tmp, database_url or f"sqlite:///{tmp}/bench.sqlite3")
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -52,4 +54,4 @@ def main(requests):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40, *sys.argv[2:3])

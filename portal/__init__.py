@@ -32,6 +32,9 @@ def create_app(config=None):
 
     inputs.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
     db.init_app(app)
+    from portal.runtime import connections
+
+    connections.init_app(app)
     migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)

@@ -158,5 +158,6 @@ def from_environment(instance):
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "WTF_CSRF_TIME_LIMIT": None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection idle this long is pinged before use (portal/runtime/connections.py).
+        "DATABASE_IDLE_PING_SECONDS": _int("DATABASE_IDLE_PING_SECONDS", 5),
     }

@@ -132,7 +132,11 @@ def _do_executemany(cursor, statement, parameters, context):
 @event.listens_for(Engine, "rollback")
 def _transaction_ended(connection):
     # Fired just before the DBAPI commit or rollback, which runs without yielding: the
-    # next writer of this process starts after it.
+    # next writer of this process starts after it. An invalidated connection (the database
+    # dropped it) has no `info` to read — asking raises — and the pool's invalidate event
+    # below has given its turn.
+    if connection.invalidated:
+        return
     _give_turn(connection.info)
 
 
