@@ -133,8 +133,10 @@ def rss_kib(pids):
     return total
 
 
-def cpu_seconds(pids):
-    """User + system CPU seconds of `pids` (a process gone meanwhile counts 0)."""
+def cpu_seconds(pids, reaped=False):
+    """User + system CPU seconds of `pids` (a process gone meanwhile counts 0); with
+    `reaped`, also of their children that ended (PostgreSQL's postmaster reaps every
+    backend that closes, so a connection closed during a load still counts)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
@@ -144,6 +146,8 @@ def cpu_seconds(pids):
         except (FileNotFoundError, ProcessLookupError):
             continue
         total += int(fields[11]) + int(fields[12])
+        if reaped:
+            total += int(fields[13]) + int(fields[14])
     return total / ticks
 
 
@@ -165,7 +169,7 @@ class BoxCpu:
         own = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "web": cpu_seconds(self.web_pids),
-            "database": {p: cpu_seconds([p]) for p in named_pids("postgres")},
+            "database": cpu_seconds(named_pids("postgres"), reaped=True),
             "redis": cpu_seconds(named_pids("redis-server")),
             "load generator": children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime,
             "at": time.monotonic(),
@@ -174,11 +178,8 @@ class BoxCpu:
     @staticmethod
     def spent(before, after):
         """CPU seconds per part between two samples, and the wall seconds."""
-        database = sum(
-            cpu - before["database"].get(pid, 0.0) for pid, cpu in after["database"].items()
-        )
-        parts = {k: after[k] - before[k] for k in ("web", "redis", "load generator")}
-        return {**parts, "database": database, "wall": after["at"] - before["at"]}
+        parts = ("web", "database", "redis", "load generator")
+        return {**{k: after[k] - before[k] for k in parts}, "wall": after["at"] - before["at"]}
 
 
 # ----------------------------------------------------------------------------- data

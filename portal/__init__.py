@@ -31,9 +31,10 @@ def create_app(config=None):
     from portal.web import inputs
 
     inputs.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
-    db.init_app(app)
     from portal.runtime import connections
 
+    connections.size_pool(app.config)  # before the engines exist
+    db.init_app(app)
     connections.init_app(app)
     migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)

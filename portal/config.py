@@ -160,4 +160,7 @@ def from_environment(instance):
         "WTF_CSRF_TIME_LIMIT": None,
         # A pooled connection idle this long is pinged before use (portal/runtime/connections.py).
         "DATABASE_IDLE_PING_SECONDS": _int("DATABASE_IDLE_PING_SECONDS", 5),
+        # PostgreSQL connections each web process keeps open, and how many more at a peak.
+        "DATABASE_POOL_SIZE": _int("DATABASE_POOL_SIZE", 10),
+        "DATABASE_POOL_OVERFLOW": _int("DATABASE_POOL_OVERFLOW", 5),
     }

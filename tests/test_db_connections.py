@@ -160,3 +160,33 @@ def test_a_connection_with_its_own_isolation_level_keeps_it(app):
         connection.execute(text("SET application_name = 'autocommit block'"))
         assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         connection.execute(text("RESET application_name"))
+
+
+def test_postgresql_pool_keeps_a_workers_requests_connections():
+    config = {
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1/test",
+        "DATABASE_POOL_SIZE": 10,
+        "DATABASE_POOL_OVERFLOW": 5,
+    }
+    connections.size_pool(config)
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 10, "max_overflow": 5}
+
+
+def test_explicit_engine_options_and_sqlite_are_left_alone():
+    explicit = {
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1/test",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 3},
+        "DATABASE_POOL_SIZE": 10,
+        "DATABASE_POOL_OVERFLOW": 5,
+    }
+    connections.size_pool(explicit)
+    assert explicit["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 3, "max_overflow": 5}
+    sqlite = {"SQLALCHEMY_DATABASE_URI": "sqlite:///x.sqlite3", "DATABASE_POOL_SIZE": 10}
+    connections.size_pool(sqlite)
+    assert "SQLALCHEMY_ENGINE_OPTIONS" not in sqlite
+
+
+@postgresql
+def test_the_apps_postgresql_engine_uses_the_pool_setting(app):
+    with app.app_context():
+        assert db.engine.pool.size() == app.config["DATABASE_POOL_SIZE"]
