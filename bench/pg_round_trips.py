@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import event  # noqa: E402
 
-from bench.room_page import PASSWORD, make_app, seed  # noqa: E402
+from bench.room_page import make_app, seed, settled_page  # noqa: E402
 from portal.config import database_uri  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
@@ -183,11 +183,7 @@ def main():
         db.create_all()
         event.listen(db.engine, "before_cursor_execute", lambda *_: _add(statements))
     room_id, newest = seed(app, args.rooms, 100)
-    client = app.test_client()
-    client.post("/login", data={"email": "bench@example.test", "password": PASSWORD})
-    page = f"/app/rooms/{room_id}"
-    client.get(page)  # opening it marks the newest messages read: the page settles
-    etag = client.get(page).headers["ETag"]
+    client, page, etag = settled_page(app, room_id)
     hx = {"HX-Request": "true"}
     print(
         f"{'request':<10} {'round trips':>11} {'statements':>10} {'parses':>7} "

@@ -125,6 +125,16 @@ def seed(app, rooms, messages_in_big_room):
         return ids[0], newest
 
 
+def settled_page(app, room_id):
+    """(test client logged in as the seeded staff member, the room's page, its ETag) once
+    opening it has marked the newest messages read, so the page no longer changes."""
+    client = app.test_client()
+    client.post("/login", data={"email": "bench@example.test", "password": PASSWORD})
+    page = f"/app/rooms/{room_id}"
+    client.get(page)
+    return client, page, client.get(page).headers["ETag"]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -144,11 +154,7 @@ def main():
             db.create_all()
             event.listen(db.engine, "before_cursor_execute", _count)
         room_id, newest = seed(app, rooms, history)
-        client = app.test_client()
-        client.post("/login", data={"email": "bench@example.test", "password": PASSWORD})
-        page = f"/app/rooms/{room_id}"
-        client.get(page)  # opening it marks the newest messages read: the page settles
-        etag = client.get(page).headers["ETag"]
+        client, page, etag = settled_page(app, room_id)
         hx = {"HX-Request": "true"}
         for label, url, headers, status in [
             ("room page", page, None, 200),
