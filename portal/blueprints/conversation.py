@@ -97,12 +97,14 @@ def send(room, side):
     except MessageError as exc:
         return _refused(room, side, form, str(exc), exc.status)
     if is_htmx():
-        fragment = render_template(
-            "rooms/_sent.html", message=message, client_msg_id=new_client_msg_id()
-        )
-        return vary(make_response(fragment))
+        return vary(make_response(_sent_fragment(message)))
     anchor = f"message-{message.id}"
     return vary(redirect(url_for(f"{side.blueprint}.room", room_id=room.id, _anchor=anchor)))
+
+
+def _sent_fragment(message):
+    """The sent message for the sender's page, with a fresh id for the composer's next one."""
+    return render_template("rooms/_sent.html", message=message, client_msg_id=new_client_msg_id())
 
 
 @room_route("/rooms/<int:room_id>/read", methods=["POST"])
