@@ -109,13 +109,13 @@ MUTANTS = [
     ),
     (
         "portal/notify/client_emails.py",
-        "                User.kind == CLIENT,\n                EMAILABLE,",
-        "                EMAILABLE,",
+        "        User.kind == CLIENT,\n        EMAILABLE,",
+        "        EMAILABLE,",
     ),
     (
         "portal/notify/client_emails.py",
-        "                Participant.user_id != message.author_id,\n                Participant.muted",
-        "                Participant.muted",
+        '        Participant.user_id != bindparam("author_id"),\n        Participant.muted',
+        "        Participant.muted",
     ),
 ]
 
