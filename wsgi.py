@@ -1,5 +1,5 @@
 from portal import create_app
-from portal.runtime.limits import raise_open_file_limit
+from portal.infra.limits import raise_open_file_limit
 
 # Each held event stream is a socket: let the worker use every descriptor it may.
 raise_open_file_limit()

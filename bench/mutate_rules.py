@@ -48,7 +48,7 @@ MUTANTS = [
     ),
     (
         "portal/access.py",
-        "active = User.active.is_(True) & User.activated_at.is_not(None)",
+        "active = User.may_log_in",
         "active = User.active.is_(True)",
     ),
     (
@@ -89,13 +89,13 @@ MUTANTS = [
     ("portal/messaging/reading.py", "(Message.id > func.coalesce(last_read, 0)) & (", "("),
     (
         "portal/notify/recipients.py",
-        "User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)",
-        "User.active.is_(True) & User.activated_at.is_not(None)",
+        "EMAILABLE = User.may_log_in & User.email_notifications.is_(True)",
+        "EMAILABLE = User.may_log_in",
     ),
     (
-        "portal/notify/recipients.py",
-        "User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)",
-        "User.activated_at.is_not(None) & User.email_notifications.is_(True)",
+        "portal/models/users.py",
+        "return cls.active.is_(True) & cls.activated_at.is_not(None)",
+        "return cls.activated_at.is_not(None)",
     ),
     (
         "portal/notify/recipients.py",

@@ -4,8 +4,6 @@ import logging
 import os
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings
@@ -31,22 +29,20 @@ def create_app(config=None):
     from portal.web import inputs
 
     inputs.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
-    from portal.runtime import connections
+    from portal.infra import database
 
-    connections.size_pool(app.config)  # before the engines exist
-    db.init_app(app)
-    connections.init_app(app)
+    database.install(app)
     migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
 
+    from portal.infra import queues
     from portal.live import publish
     from portal.messaging import fragments
     from portal.notify import client_emails, mentions
     from portal.people import sessions
-    from portal.runtime import queues
     from portal.web import errors, security, templating
 
     sessions.init_app(app)
@@ -76,7 +72,7 @@ def _register_blueprints(app):
     from portal.blueprints.settings import bp as settings_bp
     from portal.blueprints.stream import bp as stream_bp
     from portal.blueprints.workspace import bp as workspace_bp
-    from portal.people.users import PORTAL, WORKSPACE
+    from portal.sides import PORTAL, WORKSPACE
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
@@ -87,36 +83,3 @@ def _register_blueprints(app):
     app.register_blueprint(stream_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(inbound_bp)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    """SQLite: WAL so readers don't block the writer, and wait instead of failing when busy.
-
-    synchronous=NORMAL (SQLite's advice for WAL): a commit no longer waits for an fsync
-    while it holds the write lock; the database stays consistent, and only a power loss
-    (not a crash of the app) can lose the last commits before a checkpoint.
-    """
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-
-@event.listens_for(Engine, "connect")
-def _postgresql_settings(dbapi_connection, _record):
-    """PostgreSQL: no JIT compilation. A page's statements are short, but one whose estimate
-    crosses `jit_above_cost` (the unread badges over 1,000 rooms) spent ~48 ms compiling
-    to run for 5 (README "Search")."""
-    if type(dbapi_connection).__module__.startswith("psycopg"):
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True  # a SET inside a rolled-back transaction is undone
-        dbapi_connection.execute("SET jit = off")
-        dbapi_connection.autocommit = autocommit
-
-
-# After the pragmas above: under gevent, wait for SQLite's lock in gevent, not in C.
-from portal.runtime import sqlite_gevent  # noqa: E402, F401

@@ -158,7 +158,7 @@ def from_environment(instance):
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "WTF_CSRF_TIME_LIMIT": None,
-        # A pooled connection idle this long is pinged before use (portal/runtime/connections.py).
+        # A pooled connection idle this long is pinged before use (portal/infra/connections.py).
         "DATABASE_IDLE_PING_SECONDS": _int("DATABASE_IDLE_PING_SECONDS", 5),
         # PostgreSQL connections each web process keeps open, and how many more at a peak.
         "DATABASE_POOL_SIZE": _int("DATABASE_POOL_SIZE", 10),

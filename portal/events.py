@@ -21,6 +21,9 @@ user_access_changed = signals.signal("user-access-changed")
 room_changed = signals.signal("room-changed")
 #: sender: the app; kwargs: message (edited or deleted, committed)
 message_changed = signals.signal("message-changed")
+#: sender: the app; kwargs: user_id, only (a session key, or None), keep (a session key, or
+#: None): that user's login session `only` ended, or all of them but `keep`
+sessions_revoked = signals.signal("sessions-revoked")
 
 
 def send(signal, **kwargs):

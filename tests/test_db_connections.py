@@ -1,5 +1,5 @@
 """Pooled connections: pinged only after sitting idle; on PostgreSQL, reads in autocommit
-(no BEGIN/ROLLBACK round trips) and writes in a transaction (portal/runtime/connections.py)."""
+(no BEGIN/ROLLBACK round trips) and writes in a transaction (portal/infra/connections.py)."""
 
 import os
 import time
@@ -10,8 +10,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
+from portal.infra import connections
 from portal.models import User
-from portal.runtime import connections
 
 postgresql = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),

@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
+from portal.infra.queues import get_redis
 from portal.messaging import image_slots, images
-from portal.runtime.queues import get_redis
 from tests.files_helpers import attachments, png, send, stored_files
 from tests.harden_helpers import make_room
 

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from jobs import notifications as notification_jobs
 from portal.extensions import db
+from portal.infra.queues import get_queue, get_redis
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
 from portal.models import Attachment, NotificationLog, Participant, ReadState
 from portal.notify.client_emails import notify_client
-from portal.runtime.queues import get_queue, get_redis
 from tests.notify_helpers import after_delay, kinds, parts, post, room_with, user
 
 pytestmark = pytest.mark.usefixtures("app_ctx")

@@ -10,10 +10,10 @@ from sqlalchemy import select
 import portal.notify.log as notify_log
 from jobs.rounds import run_round
 from portal.extensions import db
+from portal.infra.queues import get_redis
 from portal.models import NotificationLog
 from portal.notify.client_emails import notify_client
 from portal.notify.log import DeliveryError, deliver, retry_stale
-from portal.runtime.queues import get_redis
 from tests.notify_helpers import after_delay, kinds, post, room_with
 
 pytestmark = pytest.mark.usefixtures("app_ctx")

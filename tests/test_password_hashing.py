@@ -16,7 +16,7 @@ GEVENT_SCRIPT = textwrap.dedent(
     import gevent
     from gevent.monkey import get_original
     from portal.models import users
-    from portal.runtime import offload
+    from portal.infra import offload
 
     real_ident = get_original("_thread", "get_ident")
     loop_thread = real_ident()

@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.infra import sqlite_gevent
 from portal.messaging.rooms import create_room
 from portal.models import Message, User
-from portal.runtime import sqlite_gevent
 from tests.e2e.live_fixtures import GunicornServer, HttpSession
 
 

@@ -4,7 +4,7 @@ import resource
 
 import pytest
 
-from portal.runtime.limits import raise_open_file_limit
+from portal.infra.limits import raise_open_file_limit
 from tests.e2e.live_fixtures import GunicornServer, HttpSession, RawStream
 from tests.sse import of_type
 

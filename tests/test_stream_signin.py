@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from portal.blueprints.stream import signin
 from portal.extensions import db
+from portal.infra.database import check_engine
 from portal.models import LoginSession, User
 from portal.models.base import utcnow
+from portal.people import sessions as signin
 from portal.people.sessions import TOUCH_EVERY, session_user
 from tests.sse import ClientStream
 
@@ -66,7 +67,7 @@ def test_the_stream_check_agrees_with_the_page_check(app, people, case):
         values["created_at"] = NOW - timedelta(seconds=30)
     token = _session(app, user_id, **values)
     with app.test_request_context():
-        verdict = signin.check(user_id, token, now=NOW)
+        verdict = signin.stream_verdict(user_id, token, now=NOW)
         page_allows = session_user(user_id, token, now=NOW) is not None
     assert verdict == expected
     assert (verdict != signin.DENIED) == page_allows
@@ -75,11 +76,11 @@ def test_the_stream_check_agrees_with_the_page_check(app, people, case):
 def test_another_users_token_or_no_token_is_denied(app, people):
     token = _session(app, people["staff"].id)
     with app.test_request_context():
-        assert signin.check(people["staff"].id, token, now=NOW) == signin.ALLOWED
-        assert signin.check(people["client"].id, token, now=NOW) == signin.DENIED
-        assert signin.check(people["staff"].id, token + "x", now=NOW) == signin.DENIED
-        assert signin.check(people["staff"].id, None, now=NOW) == signin.DENIED
-        assert signin.check(None, token, now=NOW) == signin.DENIED
+        assert signin.stream_verdict(people["staff"].id, token, now=NOW) == signin.ALLOWED
+        assert signin.stream_verdict(people["client"].id, token, now=NOW) == signin.DENIED
+        assert signin.stream_verdict(people["staff"].id, token + "x", now=NOW) == signin.DENIED
+        assert signin.stream_verdict(people["staff"].id, None, now=NOW) == signin.DENIED
+        assert signin.stream_verdict(None, token, now=NOW) == signin.DENIED
 
 
 def _last_seen(app):
@@ -126,9 +127,9 @@ def test_a_connection_the_database_dropped_costs_one_retry_not_a_refusal(app, pe
         pytest.skip("only PostgreSQL drops connections from the server side here")
     token = _session(app, people["staff"].id)
     with app.test_request_context():
-        assert signin.check(people["staff"].id, token, now=NOW) == signin.ALLOWED
-        with signin._engine().connect() as connection:  # the pooled one, idle again
+        assert signin.stream_verdict(people["staff"].id, token, now=NOW) == signin.ALLOWED
+        with check_engine(app).connect() as connection:  # the pooled one, idle again
             backend = connection.execute(select(func.pg_backend_pid())).scalar()
         with db.engine.begin() as connection:
             connection.execute(select(func.pg_terminate_backend(backend)))
-        assert signin.check(people["staff"].id, token, now=NOW) == signin.ALLOWED
+        assert signin.stream_verdict(people["staff"].id, token, now=NOW) == signin.ALLOWED

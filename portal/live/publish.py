@@ -23,10 +23,12 @@ from portal.events import (
     participants_changed,
     room_changed,
     room_read,
+    sessions_revoked,
     user_access_changed,
 )
 from portal.live import membership  # noqa: F401 (announces viewers changes to the hubs)
 from portal.live.hub import Hub
+from portal.live.revocations import REVOKED
 from portal.live.seen import broadcast_seen
 from portal.messaging.fragments import message_fragment
 from portal.messaging.reading import unread_counts_for_users
@@ -80,6 +82,7 @@ def init_app(app):
     user_access_changed.connect(_on_user_access_changed, sender=app, weak=False)
     room_changed.connect(_on_room_changed, sender=app, weak=False)
     message_changed.connect(_on_message_changed, sender=app, weak=False)
+    sessions_revoked.connect(_on_sessions_revoked, sender=app, weak=False)
 
 
 def get_live():
@@ -220,3 +223,7 @@ def _on_room_changed(room):
 @_guarded
 def _on_user_access_changed(user):
     broadcast_access({user.id})
+
+
+def _on_sessions_revoked(_app, user_id, only, keep):
+    publish([(user_id, Message({"only": only, "keep": keep}, type=REVOKED))])

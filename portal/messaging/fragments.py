@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.messaging.grouping import day_label, group_classes, initials, page_group_classes
 from portal.models import Message
 from portal.models.base import utcnow
-from portal.web.templating import _reader_zone  # the zone `| datetime` renders in
+from portal.people.time_zones import reader_zone  # the zone `| datetime` renders in
 
 #: Fragments kept per process (a few KiB each).
 CACHE_SIZE = 4000
@@ -59,7 +59,7 @@ def _orm_key(message, group, today, zone):
 
 
 def _zone_and_today():
-    zone = _reader_zone()
+    zone = reader_zone()
     return zone, day_label(utcnow(), zone=zone)
 
 

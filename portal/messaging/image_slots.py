@@ -12,7 +12,7 @@ import threading
 import redis
 from flask import current_app
 
-from portal.runtime.queues import get_redis
+from portal.infra.queues import get_redis
 
 log = logging.getLogger(__name__)
 _KEY_TTL_SECONDS = 600

@@ -9,12 +9,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.events import message_posted, send
 from portal.extensions import db
+from portal.infra import quotas
 from portal.messaging import reading, uploads
 from portal.messaging.mentions import new_mentions
 from portal.models import Message, Room, User
 from portal.models.base import utcnow
-from portal.people import quotas
-from portal.web.text import is_blank, neutralize_bidi
+from portal.text import is_blank, neutralize_bidi
 
 BODY_MAX = 10_000
 PAGE_SIZE = 50

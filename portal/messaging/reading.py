@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal.access import prepared
 from portal.events import room_read, send
 from portal.extensions import db
-from portal.messaging.prepared import prepared
 from portal.models import Message, Participant, ReadState, Room, User
 from portal.models.base import utcnow
 

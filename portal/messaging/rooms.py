@@ -5,15 +5,15 @@ from functools import cache
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal.access import prepared
 from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
-from portal.messaging.prepared import prepared
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rendering import FORMER_USER, excerpt
 from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.base import utcnow
 from portal.models.rooms import TITLE_MAX
-from portal.web.text import clean_name
+from portal.text import clean_name
 
 
 class RoomError(ValueError):

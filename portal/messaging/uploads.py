@@ -14,13 +14,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.infra.offload import offload
 from portal.messaging import images
 from portal.messaging.filenames import clean_filename, from_browser
 from portal.messaging.image_slots import ImageBusy, image_slot
 from portal.messaging.storage import get_storage
 from portal.models import Attachment
-from portal.runtime.offload import offload
-from portal.web.templating import human_size
 
 CHUNK = 1024 * 1024
 STORAGE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.[a-z]{3,4}$")
@@ -188,3 +187,15 @@ def _path(storage_name):
 def _remove(path):
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+def human_size(num_bytes):
+    """ "2.5 MB": a file size for people."""
+    size = float(num_bytes or 0)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            if unit == "bytes":
+                return f"{int(size)} bytes"
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

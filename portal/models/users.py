@@ -2,12 +2,13 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
+from portal.infra.offload import offload
 from portal.models.base import UTCDateTime, utcnow
-from portal.runtime.offload import offload
 
 # Compared against when a user has no password yet (invited): costs a real hash, never matches.
 _UNUSABLE_HASH = generate_password_hash("no password set")
@@ -49,10 +50,21 @@ class User(UserMixin, db.Model):
     def is_client(self):
         return self.kind == CLIENT
 
+    @hybrid_property
+    def may_log_in(self):
+        """Active and activated: deactivated users and unactivated portal accounts can't log
+        in. The one spelling of the rule, in Python and in SQL (every query uses it)."""
+        return self.active and self.activated_at is not None
+
+    @may_log_in.inplace.expression
+    @classmethod
+    def _may_log_in_expression(cls):
+        return cls.active.is_(True) & cls.activated_at.is_not(None)
+
     @property
     def is_active(self):
-        """Flask-Login's check: deactivated users and unactivated portal accounts can't log in."""
-        return self.active and self.activated_at is not None
+        """Flask-Login's check."""
+        return self.may_log_in
 
     @property
     def status(self):
@@ -114,9 +126,7 @@ class Invitation(db.Model):
 
 def active_admin_count(excluding=None):
     """Admins who can log in now: active and activated (an invited admin doesn't count)."""
-    query = db.select(func.count(User.id)).where(
-        User.is_admin.is_(True), User.active.is_(True), User.activated_at.is_not(None)
-    )
+    query = db.select(func.count(User.id)).where(User.is_admin.is_(True), User.may_log_in)
     if excluding is not None:
         query = query.where(User.id != excluding)
     return db.session.scalar(query)

@@ -18,6 +18,8 @@ from sqlalchemy import bindparam, func, select
 
 from portal.events import message_posted
 from portal.extensions import db
+from portal.infra.background import after_response
+from portal.infra.queues import get_queue, get_redis
 from portal.messaging.reading import ensure_read_state
 from portal.models import Message, Participant, ReadState, User
 from portal.models.base import utcnow
@@ -25,8 +27,6 @@ from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION
 from portal.notify.log import DeliveryError, deliver, deliver_pending, record
 from portal.notify.recipients import EMAILABLE, advance, unread
-from portal.runtime.background import after_response
-from portal.runtime.queues import get_queue, get_redis
 
 JOB = "jobs.notifications.notify_client"
 RETRY_INTERVALS = [30, 120, 600]

@@ -16,7 +16,7 @@ from portal.notify.recipients import may_email, unread
 from portal.notify.replies import reply_headers
 from portal.people.links import absolute_url
 from portal.people.time_zones import zone_for
-from portal.people.users import side_of
+from portal.sides import side_of
 
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"

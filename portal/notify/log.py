@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.infra.queues import get_redis
+from portal.mail import send_email
 from portal.models import NotificationLog
 from portal.models.base import utcnow
 from portal.notify.emails import build_email_for
-from portal.notify.mail import send_email
-from portal.runtime.queues import get_redis
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 SWEEP_BATCH = 500

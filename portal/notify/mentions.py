@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from portal.events import message_changed, message_posted
 from portal.extensions import db
+from portal.infra.queues import get_queue
 from portal.live.presence import is_online
 from portal.live.publish import get_live
 from portal.models import Mention, Message, Participant, User
 from portal.notify.emails import MENTION
 from portal.notify.log import DeliveryError, deliver, record
 from portal.notify.recipients import EMAILABLE
-from portal.runtime.queues import get_queue
 
 JOB = "jobs.notifications.send_mentions"
 

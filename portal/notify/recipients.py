@@ -6,13 +6,11 @@ from portal.messaging.reading import unread_since_joining
 from portal.models import Message, Participant, ReadState, User
 
 # Deactivated users, invited-but-not-active portal accounts and opted-out users get nothing.
-EMAILABLE = (
-    User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)
-)
+EMAILABLE = User.may_log_in & User.email_notifications.is_(True)
 
 
 def may_email(user):
-    return bool(user.active and user.activated_at and user.email_notifications)
+    return bool(user.may_log_in and user.email_notifications)
 
 
 def unread(columns, *conditions):

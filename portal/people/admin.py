@@ -8,7 +8,7 @@ from portal.models import User
 from portal.models.users import CLIENT, INTERNAL, NAME_MAX, active_admin_count
 from portal.people import links
 from portal.people.sessions import revoke_sessions
-from portal.web.text import clean_name
+from portal.text import clean_name
 
 
 class UserUpdateError(ValueError):

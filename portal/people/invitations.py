@@ -9,12 +9,13 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.infra import quotas
+from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.models.users import KINDS, NAME_MAX, normalize_email
-from portal.notify.mail import send_email
-from portal.people import links, quotas
+from portal.people import links
 from portal.people.users import create_user, find_user_by_email
-from portal.web.text import clean_name
+from portal.text import clean_name
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 from flask import current_app
 
 from portal.extensions import db
+from portal.mail import send_email
 from portal.models.base import utcnow
-from portal.notify.mail import send_email
 from portal.people import links
 from portal.people.sessions import revoke_sessions
 from portal.people.users import find_user_by_email

@@ -1,5 +1,14 @@
-"""Logins as server-side records: logout, password change and deactivation end them."""
+"""Logins as server-side records: logout, password change and deactivation end them.
 
+Three readers ask whether a login session is live, all with `live_session_conditions`:
+every page (Flask-Login's user loader, through the ORM), the live publisher, and a
+stream connect (`stream_verdict`: one prebuilt Core statement on the stream checks' own
+autocommit connections — loading a `User` through the ORM was half of a connect's
+instructions). A revoked session is announced after commit (`sessions_revoked`), and
+live delivery ends its streams.
+"""
+
+import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -7,11 +16,13 @@ from functools import cache
 
 from flask import current_app, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
+from portal.events import send, sessions_revoked
 from portal.extensions import db, login_manager
-from portal.live.revocations import note_revoked
+from portal.infra.database import check_engine
 from portal.models import LoginSession, User
 from portal.models.base import UTCDateTime, utcnow
 
@@ -82,15 +93,67 @@ def _session_row(user_id, token, now):
     row = db.session.execute(
         _live_session_statement(), {"user_id": user_id, "token": token, **session_limits(now)}
     ).first()
-    if row is None or not row[0].is_active:
+    if row is None or not row[0].may_log_in:
         return None, None
     user, last_seen = row
-    return user, UTCDateTime().process_result_value(last_seen, None) if last_seen else now
+    return user, _as_time(last_seen, now)
+
+
+def _as_time(last_seen, now):
+    return UTCDateTime().process_result_value(last_seen, None) if last_seen else now
 
 
 def session_user(user_id, token, now=None):
     """The user of a live login session (not revoked, not expired, not idle), else None."""
     return _session_row(user_id, token, now or utcnow())[0]
+
+
+#: A stream's verdicts: the session is live and its user may log in; it is not; it is,
+#: and its activity is due a touch (which the caller records through the full login path).
+ALLOWED, DENIED, TOUCH = "allowed", "denied", "touch"
+
+
+@cache
+def _stream_statement():
+    """Built once per process: the user id, the token and both time limits are parameters."""
+    return (
+        select(User.may_log_in, _last_seen())
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(*live_session_conditions())
+    )
+
+
+def stream_verdict(user_id, token, now=None):
+    """ALLOWED, DENIED or TOUCH for the login session `token` claimed by `user_id`."""
+    if user_id is None or not token:
+        return DENIED
+    now = now or utcnow()
+    row = _first_row(
+        _stream_statement(), {"user_id": user_id, "token": token, **session_limits(now)}
+    )
+    if row is None or not row[0]:
+        return DENIED
+    return TOUCH if now - _as_time(row[1], now) >= TOUCH_EVERY else ALLOWED
+
+
+def _first_row(statement, params):
+    """The first row; on a database error, once more on a fresh connection (the failed
+    one is discarded: the database may have dropped it, and nothing pinged it first)."""
+    engine = check_engine(current_app)
+    for attempt in (1, 2):
+        connection = engine.connect()
+        try:
+            row = connection.execute(statement, params).first()
+        except DBAPIError:
+            connection.invalidate()  # closed and discarded: nothing to roll back
+            if attempt == 2:
+                raise
+            continue
+        finally:
+            if not connection.invalidated:
+                connection.close()
+        return row
+    return None
 
 
 def _touch(token, now):
@@ -149,7 +212,7 @@ def _revoke(token, user_id):
         .where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    note_revoked(db.session, user_id, only=token)
+    _announce_revoked(user_id, only=token)
 
 
 def revoke_sessions(user, keep_current=False):
@@ -161,4 +224,33 @@ def revoke_sessions(user, keep_current=False):
     if keep:
         query = query.where(LoginSession.token != keep)
     db.session.execute(query.values(revoked_at=utcnow()))
-    note_revoked(db.session, user.id, keep=keep)
+    _announce_revoked(user.id, keep=keep)
+
+
+def session_key(token):
+    """The public name of a login session: a digest of its token."""
+    if not token:
+        return None
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+_REVOKED = "portal_revoked_sessions"
+
+
+def _announce_revoked(user_id, only=None, keep=None):
+    """After the next commit, announce that `user_id`'s session `only` (or all but `keep`)
+    ended. Keys, never tokens, leave this module."""
+    if user_id is not None:
+        revoked = {"user_id": user_id, "only": session_key(only), "keep": session_key(keep)}
+        db.session.info.setdefault(_REVOKED, []).append(revoked)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_after_commit(db_session):
+    for revoked in db_session.info.pop(_REVOKED, ()):
+        send(sessions_revoked, **revoked)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(db_session, _previous_transaction):
+    db_session.info.pop(_REVOKED, None)

@@ -12,8 +12,8 @@ from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from portal.infra.queues import get_redis
 from portal.models.users import normalize_email
-from portal.runtime.queues import get_redis
 
 log = logging.getLogger(__name__)
 

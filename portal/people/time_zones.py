@@ -4,6 +4,9 @@ from datetime import UTC
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask import g, has_request_context
+from flask_login import current_user
+
 DEFAULT = "UTC"
 
 
@@ -34,3 +37,15 @@ def format_time(value, zone=UTC):
         return ""
     name = getattr(zone, "key", None) or "UTC"
     return f"{value.astimezone(zone):%d %b %Y, %H:%M} {name}"
+
+
+def reader_zone():
+    """The logged-in reader's zone, looked up once per request (filters call it per row)."""
+    if not has_request_context():
+        return UTC
+    user = current_user._get_current_object()
+    key = (user.get_id(), getattr(user, "time_zone", None))
+    cached = g.get("reader_zone")
+    if cached is None or cached[0] != key:
+        cached = g.reader_zone = (key, zone_for(user) if user.is_authenticated else UTC)
+    return cached[1]

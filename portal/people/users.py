@@ -1,32 +1,12 @@
 """Verbs on people: create, authenticate."""
 
-from typing import NamedTuple
-
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
 from portal.models.users import INTERNAL, KINDS, normalize_email
-from portal.web.text import clean_name
-
-
-class Side(NamedTuple):
-    """One side of the product: its blueprint, URL prefix and page layout."""
-
-    blueprint: str
-    prefix: str
-    layout: str
-
-
-WORKSPACE = Side("workspace", "/app", "workspace/layout.html")
-PORTAL = Side("client", "/portal", "client/layout.html")
-
-
-def side_of(user):
-    """Which side `user` works on: internal users the workspace, clients the portal."""
-    return WORKSPACE if user.is_internal else PORTAL
-
+from portal.text import clean_name
 
 # A real hash to compare against when the email is unknown, so both paths take as long.
 _DUMMY_USER = User(email="nobody@invalid")

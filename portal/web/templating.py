@@ -2,15 +2,15 @@
 
 from datetime import UTC
 
-from flask import current_app, g, has_request_context, request, url_for
-from flask_login import current_user
+from flask import current_app, has_request_context, request, url_for
 
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
 from portal.messaging.reading import UNREAD_CAP, unread_by_room, unread_label
 from portal.messaging.rendering import author_name, excerpt, message_html
+from portal.messaging.uploads import human_size
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
-from portal.people.time_zones import format_time, zone_for
+from portal.people.time_zones import format_time, reader_zone
 
 
 def init_app(app):
@@ -70,41 +70,18 @@ def brand_css():
 def format_datetime(value, zone=None):
     """The time in `zone`, else the logged-in reader's zone (pages without JS), else UTC."""
     if zone is None:
-        zone = _reader_zone()
+        zone = reader_zone()
     return format_time(value, zone)
 
 
 def group_in_reader_zone(message, previous=None, first=False):
     """Grouping marks with days as they fall for the reader (pages without JavaScript)."""
-    return group_classes(message, previous, first, zone=_reader_zone())
+    return group_classes(message, previous, first, zone=reader_zone())
 
 
 def day_in_reader_zone(value):
-    return day_label(value, zone=_reader_zone())
-
-
-def _reader_zone():
-    """The logged-in reader's zone, looked up once per request (filters call it per row)."""
-    if not has_request_context():
-        return UTC
-    user = current_user._get_current_object()
-    key = (user.get_id(), getattr(user, "time_zone", None))
-    cached = g.get("reader_zone")
-    if cached is None or cached[0] != key:
-        cached = g.reader_zone = (key, zone_for(user) if user.is_authenticated else UTC)
-    return cached[1]
+    return day_label(value, zone=reader_zone())
 
 
 def iso_time(value):
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
-
-
-def human_size(num_bytes):
-    size = float(num_bytes or 0)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            if unit == "bytes":
-                return f"{int(size)} bytes"
-            return f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"

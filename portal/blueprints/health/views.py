@@ -3,7 +3,7 @@ from sqlalchemy import text
 
 from portal.blueprints.health import bp
 from portal.extensions import db, limiter
-from portal.runtime.queues import get_redis
+from portal.infra.queues import get_redis
 
 
 @bp.route("/healthz")

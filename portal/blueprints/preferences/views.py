@@ -11,7 +11,7 @@ from portal.notify.preferences import (
     update_notification_settings,
     user_for_unsubscribe_token,
 )
-from portal.people.users import side_of
+from portal.sides import side_of
 
 
 @bp.route("/preferences/notifications", methods=["GET", "POST"])

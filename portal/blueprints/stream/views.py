@@ -3,11 +3,11 @@
 from flask import abort, current_app, request, session
 from flask_login import current_user
 
-from portal.blueprints.stream import bp, signin
+from portal.blueprints.stream import bp
 from portal.blueprints.stream.events import event_stream
 from portal.extensions import limiter
 from portal.live.publish import get_live
-from portal.live.revocations import session_key
+from portal.people import sessions
 
 
 @bp.route("/stream")
@@ -17,7 +17,7 @@ def stream():
     hub, token = get_live().hub, session.get("sid")
     # Registered before the login check (its one query): a revocation committed after
     # that check is an event this subscription hears.
-    subscription = hub.open(_claimed_user_id(), session_key(token))
+    subscription = hub.open(_claimed_user_id(), sessions.session_key(token))
     if not _signed_in(subscription.user_id, token):
         hub.close(subscription)
         abort(401)
@@ -36,12 +36,12 @@ def _event_response(hub, subscription, token):
 
 
 def _signed_in(user_id, token):
-    """The login check of every page (`signin`: one Core query); through Flask-Login, as
-    a page does, only when the session's activity is due a touch."""
-    verdict = signin.check(user_id, token)
-    if verdict == signin.TOUCH:
+    """The login check of every page (one Core query); through Flask-Login, as a page
+    does, only when the session's activity is due a touch."""
+    verdict = sessions.stream_verdict(user_id, token)
+    if verdict == sessions.TOUCH:
         return current_user.is_authenticated and current_user.id == user_id
-    return verdict == signin.ALLOWED
+    return verdict == sessions.ALLOWED
 
 
 def _claimed_user_id():

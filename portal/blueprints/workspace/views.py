@@ -18,7 +18,8 @@ from portal.messaging.rooms import (
 )
 from portal.models.users import CLIENT
 from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
-from portal.people.users import WORKSPACE, pickable_users, users_by_ids
+from portal.people.users import pickable_users, users_by_ids
+from portal.sides import WORKSPACE
 
 conversation.add_room_routes(bp, internal_required, WORKSPACE)
 message_actions.register(bp, internal_required, WORKSPACE.layout)

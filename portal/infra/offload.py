@@ -2,10 +2,11 @@
 every open stream."""
 
 import os
-import sys
 import threading
 
 from flask import current_app, has_app_context
+
+from portal.infra.cooperative import cooperative
 
 #: Bounded pools by name, with the setting giving their size (and a default outside an app).
 POOLS = {"passwords": ("PASSWORD_HASH_THREADS", 2)}
@@ -20,12 +21,10 @@ def offload(fn, *args, pool=None):
     a burst of that work queues instead of taking every thread. Pillow and hashlib's scrypt
     release the GIL, so the worker's other greenlets keep running meanwhile.
     """
-    if "gevent" not in sys.modules:
+    if not cooperative():
         return fn(*args)
-    from gevent import get_hub, monkey
+    from gevent import get_hub
 
-    if not monkey.is_module_patched("threading"):
-        return fn(*args)
     if pool is None:
         return get_hub().threadpool.apply(fn, args)
     return _named_pool(pool).apply(fn, args)

@@ -14,12 +14,13 @@ run to release it. Here, in a process gevent has patched:
 
 import random
 import sqlite3
-import sys
 import time
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
+
+from portal.infra.cooperative import cooperative
 
 #: Longest a statement waits for the lock in all (the busy timeout it replaces).
 WAIT_SECONDS = 10.0
@@ -35,20 +36,10 @@ SQLITE_BUSY = 5
 SQLITE_BUSY_SNAPSHOT = 517
 
 
-def cooperative():
-    """True in a process whose threads gevent has patched (gunicorn's gevent workers)."""
-    if "gevent" not in sys.modules:
-        return False
-    from gevent import monkey
-
-    return monkey.is_module_patched("threading")
-
-
 def _is_sqlite(dbapi_connection):
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
-@event.listens_for(Engine, "connect")
 def _short_busy_timeout(dbapi_connection, _record):
     if _is_sqlite(dbapi_connection) and cooperative():
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -113,23 +104,18 @@ def _retryable(exc):
     return code & 0xFF == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
 
 
-@event.listens_for(Engine, "do_execute")
 def _do_execute(cursor, statement, parameters, context):
     return _execute(lambda: cursor.execute(statement, parameters), cursor, statement, context)
 
 
-@event.listens_for(Engine, "do_execute_no_params")
 def _do_execute_no_params(cursor, statement, context):
     return _execute(lambda: cursor.execute(statement), cursor, statement, context)
 
 
-@event.listens_for(Engine, "do_executemany")
 def _do_executemany(cursor, statement, parameters, context):
     return _execute(lambda: cursor.executemany(statement, parameters), cursor, statement, context)
 
 
-@event.listens_for(Engine, "commit")
-@event.listens_for(Engine, "rollback")
 def _transaction_ended(connection):
     # Fired just before the DBAPI commit or rollback, which runs without yielding: the
     # next writer of this process starts after it. An invalidated connection (the database
@@ -140,16 +126,27 @@ def _transaction_ended(connection):
     _give_turn(connection.info)
 
 
-@event.listens_for(Pool, "reset")
 def _connection_reset(dbapi_connection, connection_record, reset_state):
     _give_turn(connection_record.info)
 
 
-@event.listens_for(Pool, "close")
 def _connection_closed(dbapi_connection, connection_record):
     _give_turn(connection_record.info)
 
 
-@event.listens_for(Pool, "invalidate")
 def _connection_invalidated(dbapi_connection, connection_record, exception):
     _give_turn(connection_record.info)
+
+
+def listen():
+    """Install the waits on every engine and pool (once per process, after the connect
+    hook that sets SQLite's usual busy timeout: `_short_busy_timeout` replaces it)."""
+    event.listen(Engine, "connect", _short_busy_timeout)
+    event.listen(Engine, "do_execute", _do_execute)
+    event.listen(Engine, "do_execute_no_params", _do_execute_no_params)
+    event.listen(Engine, "do_executemany", _do_executemany)
+    event.listen(Engine, "commit", _transaction_ended)
+    event.listen(Engine, "rollback", _transaction_ended)
+    event.listen(Pool, "reset", _connection_reset)
+    event.listen(Pool, "close", _connection_closed)
+    event.listen(Pool, "invalidate", _connection_invalidated)

@@ -1,7 +1,8 @@
 """Work a request starts but need not wait for: a greenlet under gevent, else done at once."""
 
 import logging
-import sys
+
+from portal.infra.cooperative import cooperative
 
 log = logging.getLogger(__name__)
 
@@ -13,20 +14,12 @@ def after_response(app, fn, *args):
     response is written); elsewhere (tests, the dev server) it runs now, so results are
     deterministic. Failures are logged, never raised into the request.
     """
-    if _cooperative():
+    if cooperative():
         import gevent
 
         gevent.spawn(_run, app, fn, args)
     else:
         _run(app, fn, args)
-
-
-def _cooperative():
-    if "gevent" not in sys.modules:
-        return False
-    from gevent import monkey
-
-    return monkey.is_module_patched("threading")
 
 
 def _run(app, fn, args):
