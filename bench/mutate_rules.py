@@ -98,24 +98,29 @@ MUTANTS = [
         "return cls.activated_at.is_not(None)",
     ),
     (
-        "portal/notify/recipients.py",
-        "User.active.is_(True) & User.activated_at.is_not(None) & User.email_notifications.is_(True)",
-        "User.active.is_(True) & User.email_notifications.is_(True)",
+        "portal/models/users.py",
+        "return cls.active.is_(True) & cls.activated_at.is_not(None)",
+        "return cls.active.is_(True)",
+    ),
+    (
+        "portal/models/users.py",
+        "return self.active and self.activated_at is not None",
+        "return self.active",
     ),
     (
         "portal/notify/recipients.py",
-        "return bool(user.active and user.activated_at and user.email_notifications)",
+        "return bool(user.may_log_in and user.email_notifications)",
         "return bool(user.active and user.email_notifications)",
     ),
     (
         "portal/notify/client_emails.py",
-        "        User.kind == CLIENT,\n        EMAILABLE,",
-        "        EMAILABLE,",
+        "            User.kind == CLIENT,\n            EMAILABLE,",
+        "            EMAILABLE,",
     ),
     (
         "portal/notify/client_emails.py",
-        '        Participant.user_id != bindparam("author_id"),\n        Participant.muted',
-        "        Participant.muted",
+        '            Participant.user_id != bindparam("author_id"),\n            Participant.muted',
+        "            Participant.muted",
     ),
 ]
 

@@ -1,17 +1,10 @@
-"""The room routes both sides share, declared once for the workspace and the portal.
-
-`add_room_routes(bp, guard, side)` registers every view declared with `@room_route` on a
-blueprint: the same URL shapes under /app and /portal by construction. A view takes the
-room (already loaded through `portal.access`) and the side; to add a room route, declare
-one more `@room_route` function here.
-"""
-
-from functools import wraps
+"""A room's page, its message fragments, sending and reading: the same on both sides."""
 
 from flask import make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.access import ensure_can_post, load_room
+from portal.access import ensure_can_post
+from portal.blueprints.both_sides import room_route
 from portal.blueprints.forms import MessageForm, new_client_msg_id
 from portal.blueprints.room_view import RoomPage
 from portal.messaging.fragments import message_list
@@ -21,33 +14,6 @@ from portal.models.base import utcnow
 from portal.people.time_zones import zone_for
 from portal.web.etags import not_modified, page_etag, validated
 from portal.web.inputs import parse_id
-
-#: (rule, endpoint, methods, view) for every shared room route.
-ROOM_ROUTES = []
-
-
-def room_route(rule, methods=("GET",)):
-    """Declare a room view `view(room, side)` that `add_room_routes` puts on both sides."""
-
-    def declare(view):
-        ROOM_ROUTES.append((rule, view.__name__, list(methods), view))
-        return view
-
-    return declare
-
-
-def add_room_routes(bp, guard, side):
-    """Register every shared room route on `bp`, each behind `guard` (who may use that side)."""
-    for rule, endpoint, methods, view in ROOM_ROUTES:
-        bp.add_url_rule(rule, endpoint, guard(_with_room(view, side)), methods=methods)
-
-
-def _with_room(view, side):
-    @wraps(view)
-    def load_then_view(room_id):
-        return view(load_room(room_id), side)
-
-    return load_then_view
 
 
 def is_htmx():

@@ -1,8 +1,8 @@
 """Edit and delete a message, in the workspace and the client portal alike.
 
-`register(bp, guard, layout)` declares the routes on one blueprint; the room and the
-message load through `portal.access` (404 when invisible), guards give 403. Also the
-catch-up of edits, deletions and read positions for a page that missed live events.
+The room and the message load through `portal.access` (404 when invisible), guards give
+403. Also the catch-up of edits, deletions and read positions for a page that missed live
+events.
 """
 
 from flask import jsonify, make_response, redirect, render_template, request, url_for
@@ -11,9 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from portal.access import ensure_can_delete, ensure_can_edit, load_message, load_room
+from portal.access import ensure_can_delete, ensure_can_edit, load_message
+from portal.blueprints.both_sides import room_route
 from portal.blueprints.conversation import is_htmx, vary
-from portal.messaging.changes import catch_up, delete_message, edit_message, settled_cursor
+from portal.messaging.changes import catch_up, delete_message, edit_message
 from portal.messaging.messages import BODY_MAX, MessageError
 from portal.web.inputs import parse_id
 
@@ -22,43 +23,39 @@ class EditMessageForm(FlaskForm):
     body = TextAreaField("Message", validators=[Length(max=BODY_MAX + 1000)])
 
 
-def register(bp, guard, layout):
-    """Add `…/messages/<mid>/edit` and `…/messages/<mid>/delete` to `bp`."""
+MESSAGE = "/rooms/<int:room_id>/messages/<int:message_id>"
 
-    def edit(room_id, message_id):
-        room = load_room(room_id)
-        message = load_message(room, message_id)
-        ensure_can_edit(message, room)
-        if request.method == "POST":
-            return _save_edit(room, message, layout)
-        if is_htmx() and request.args.get("cancel"):
-            return vary(make_response(render_template("rooms/_message.html", message=message)))
-        return _edit_page(room, message, layout, message.body)
 
-    def delete(room_id, message_id):
-        room = load_room(room_id)
-        message = load_message(room, message_id)
-        ensure_can_delete(message, room)
-        if request.method == "GET":
-            return render_template(
-                "rooms/delete_message.html", layout=layout, room=room, message=message
-            )
-        if not FlaskForm().validate_on_submit():
-            return _expired(room, message, layout)
-        delete_message(message, current_user)
-        return _done(room, message)
+@room_route(f"{MESSAGE}/edit", methods=("GET", "POST"), endpoint="edit_message")
+def edit_message_page(room, side, message_id):
+    message = load_message(room, message_id)
+    ensure_can_edit(message, room)
+    if request.method == "POST":
+        return _save_edit(room, message, side.layout)
+    if is_htmx() and request.args.get("cancel"):
+        return vary(make_response(render_template("rooms/_message.html", message=message)))
+    return _edit_page(room, message, side.layout, message.body)
 
-    def changes(room_id):
-        """`?since=<cursor>&from=<id>&through=<id>`: what a reconnecting page missed."""
-        room = load_room(room_id)
-        since, first, through = (_arg(name) for name in ("since", "from", "through"))
-        return jsonify(catch_up(room, current_user, since, first, through))
 
-    bp.add_app_template_global(settled_cursor, "changes_cursor")
-    bp.add_url_rule("/rooms/<int:room_id>/changes", "changes", guard(changes))
-    rule = "/rooms/<int:room_id>/messages/<int:message_id>"
-    bp.add_url_rule(f"{rule}/edit", "edit_message", guard(edit), methods=["GET", "POST"])
-    bp.add_url_rule(f"{rule}/delete", "delete_message", guard(delete), methods=["GET", "POST"])
+@room_route(f"{MESSAGE}/delete", methods=("GET", "POST"), endpoint="delete_message")
+def delete_message_page(room, side, message_id):
+    message = load_message(room, message_id)
+    ensure_can_delete(message, room)
+    if request.method == "GET":
+        return render_template(
+            "rooms/delete_message.html", layout=side.layout, room=room, message=message
+        )
+    if not FlaskForm().validate_on_submit():
+        return _expired(room, message, side.layout)
+    delete_message(message, current_user)
+    return _done(room, message)
+
+
+@room_route("/rooms/<int:room_id>/changes")
+def changes(room, _side):
+    """`?since=<cursor>&from=<id>&through=<id>`: what a reconnecting page missed."""
+    since, first, through = (_arg(name) for name in ("since", "from", "through"))
+    return jsonify(catch_up(room, current_user, since, first, through))
 
 
 def _arg(name):

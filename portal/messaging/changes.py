@@ -1,6 +1,7 @@
 """Verbs that change a posted message: edit (history kept) and delete (a tombstone)."""
 
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
@@ -83,15 +84,17 @@ def settled_cursor(after=0, now=None):
     once their row is SETTLE_SECONDS old. Replaying a newer change twice is harmless.
     """
     horizon = (now or utcnow()) - timedelta(seconds=SETTLE_SECONDS)
-    found = db.session.scalar(_SETTLED, {"after": after, "horizon": horizon})
+    found = db.session.scalar(_settled_statement(), {"after": after, "horizon": horizon})
     return max(after, found or 0)
 
 
-#: Built once (every room page runs it): building it cost more than running it.
-_SETTLED = select(func.max(MessageRevision.id)).where(
-    MessageRevision.id > bindparam("after"),
-    MessageRevision.created_at <= bindparam("horizon", type_=UTCDateTime()),
-)
+@cache
+def _settled_statement():
+    """Built once (every room page runs it): building it cost more than running it."""
+    return select(func.max(MessageRevision.id)).where(
+        MessageRevision.id > bindparam("after"),
+        MessageRevision.created_at <= bindparam("horizon", type_=UTCDateTime()),
+    )
 
 
 def changed_since(room, cursor, first, through, now=None):

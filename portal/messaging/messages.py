@@ -1,6 +1,7 @@
 """Verbs on messages: post and page through (reading lives in `reading`)."""
 
 import re
+from functools import cache
 
 from flask import current_app, has_request_context
 from sqlalchemy import bindparam, select, update
@@ -120,7 +121,7 @@ def _post(room, author, body, client_msg_id, attachments, now):
         if existing is None:
             raise
         return existing, False
-    db.session.connection().execute(_ROOM_ACTIVITY, {"room_id": room.id, "now": now})
+    db.session.connection().execute(_room_activity_statement(), {"room_id": room.id, "now": now})
     reading.advance_read(author.id, room.id, message.id)
     _commit_keeping_loaded()
     set_committed_value(room, "last_activity_at", now)
@@ -128,14 +129,16 @@ def _post(room, author, body, client_msg_id, attachments, now):
     return message, True
 
 
-#: Built once per process and run as Core (statement building, and the ORM's sync of the
-#: session's rooms, cost more than the UPDATE itself; the room is set after the commit).
-_rooms = Room.__table__
-_ROOM_ACTIVITY = (
-    update(_rooms)
-    .where(_rooms.c.id == bindparam("room_id"))
-    .values(last_activity_at=bindparam("now"))
-)
+@cache
+def _room_activity_statement():
+    """Built once per process and run as Core (statement building, and the ORM's sync of
+    the session's rooms, cost more than the UPDATE itself; the room is set after the commit)."""
+    rooms = Room.__table__
+    return (
+        update(rooms)
+        .where(rooms.c.id == bindparam("room_id"))
+        .values(last_activity_at=bindparam("now"))
+    )
 
 
 def _commit_keeping_loaded():
@@ -159,26 +162,32 @@ def _find_duplicate(author, client_msg_id):
     )
 
 
-#: The columns a message fragment depends on (see `fragments`), read as plain rows.
-_m, _u = Message.__table__.c, User.__table__.c
-_ROWS = (
-    select(
-        _m.id,
-        _m.room_id,
-        _m.author_id,
-        _m.body,
-        _m.created_at,
-        _m.edited_at,
-        _m.deleted_at,
-        _u.name.label("author_name"),
+@cache
+def _rows_statements():
+    """(newest, before an id, after an id): the columns a message fragment depends on (see
+    `fragments`), read as plain rows; built once per process."""
+    m, u = Message.__table__.c, User.__table__.c
+    rows = (
+        select(
+            m.id,
+            m.room_id,
+            m.author_id,
+            m.body,
+            m.created_at,
+            m.edited_at,
+            m.deleted_at,
+            u.name.label("author_name"),
+        )
+        .select_from(Message.__table__.outerjoin(User.__table__, u.id == m.author_id))
+        .where(m.room_id == bindparam("room_id"))
+        .limit(bindparam("limit"))
     )
-    .select_from(Message.__table__.outerjoin(User.__table__, _u.id == _m.author_id))
-    .where(_m.room_id == bindparam("room_id"))
-    .limit(bindparam("limit"))
-)
-_NEWEST = _ROWS.order_by(_m.id.desc())
-_BEFORE = _NEWEST.where(_m.id < bindparam("edge"))
-_AFTER = _ROWS.where(_m.id > bindparam("edge")).order_by(_m.id)
+    newest = rows.order_by(m.id.desc())
+    return (
+        newest,
+        newest.where(m.id < bindparam("edge")),
+        rows.where(m.id > bindparam("edge")).order_by(m.id),
+    )
 
 
 def message_rows(room_id, before=None, after=None, limit=PAGE_SIZE):
@@ -188,12 +197,13 @@ def message_rows(room_id, before=None, after=None, limit=PAGE_SIZE):
     newer ones with `after`). Rows carry `author_name` (None: a former user).
 
     Keyset pagination on (room_id, id): never OFFSET."""
+    newest, older, newer = _rows_statements()
     if after is not None:
-        statement, edge = _AFTER, after
+        statement, edge = newer, after
     elif before is not None:
-        statement, edge = _BEFORE, before
+        statement, edge = older, before
     else:
-        statement, edge = _NEWEST, None
+        statement, edge = newest, None
     params = {"room_id": room_id, "limit": limit + 1, "edge": edge}
     rows = db.session.connection().execute(statement, params).all()
     more = len(rows) > limit

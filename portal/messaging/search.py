@@ -14,6 +14,7 @@ from sqlalchemy import Integer, case, column, func, literal_column, select, tabl
 
 from portal.access import visible_rooms
 from portal.extensions import db
+from portal.messaging.rendering import FORMER_USER
 from portal.models import Attachment, Message, Room, User
 
 #: Tables the search index owns; the models (and autogenerate) leave them alone.
@@ -250,7 +251,7 @@ def _messages(rows):
         .order_by(Message.id.desc())
     )
     return [
-        Hit(room_id, title, mid, author or "Former user", at, highlight(snippets[mid]))
+        Hit(room_id, title, mid, author or FORMER_USER, at, highlight(snippets[mid]))
         for mid, room_id, title, author, at in found
     ]
 

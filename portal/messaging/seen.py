@@ -5,6 +5,8 @@ on hover). A client sees "Seen" on their own latest message once any internal
 participant has read it: never which member of staff did.
 """
 
+from functools import cache
+
 from sqlalchemy import bindparam, func, select
 
 from portal.extensions import db
@@ -50,25 +52,31 @@ class Person:
     is_internal, is_client, status = User.is_internal, User.is_client, User.status
 
 
-_users, _participants, _reads = User.__table__.c, Participant.__table__.c, ReadState.__table__.c
-_PEOPLE = (
-    select(
-        _users.id,
-        _users.name,
-        _users.kind,
-        _users.active,
-        _users.activated_at,
-        func.coalesce(_reads.last_read_message_id, 0),
-    )
-    .select_from(
-        Participant.__table__.join(User.__table__, _users.id == _participants.user_id).outerjoin(
-            ReadState.__table__,
-            (_reads.user_id == _participants.user_id) & (_reads.room_id == _participants.room_id),
+@cache
+def _people_statement():
+    """Built once per process: every room page runs it."""
+    _users, _participants, _reads = User.__table__.c, Participant.__table__.c, ReadState.__table__.c
+    return (
+        select(
+            _users.id,
+            _users.name,
+            _users.kind,
+            _users.active,
+            _users.activated_at,
+            func.coalesce(_reads.last_read_message_id, 0),
         )
+        .select_from(
+            Participant.__table__.join(
+                User.__table__, _users.id == _participants.user_id
+            ).outerjoin(
+                ReadState.__table__,
+                (_reads.user_id == _participants.user_id)
+                & (_reads.room_id == _participants.room_id),
+            )
+        )
+        .where(_participants.room_id == bindparam("room_id"))
+        .order_by(_users.kind.desc(), _users.name)
     )
-    .where(_participants.room_id == bindparam("room_id"))
-    .order_by(_users.kind.desc(), _users.name)
-)
 
 
 class RoomReads:
@@ -76,7 +84,7 @@ class RoomReads:
     users first, then by name), everyone's read marker, and what "Seen" derives from them."""
 
     def __init__(self, room_id):
-        rows = db.session.connection().execute(_PEOPLE, {"room_id": room_id})
+        rows = db.session.connection().execute(_people_statement(), {"room_id": room_id})
         self.people = [Person(row) for row in rows]
         # As staff_read_through: the furthest any internal participant has read.
         self.staff_through = max(

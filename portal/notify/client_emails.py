@@ -11,6 +11,7 @@ delay); the rest get the next job. The periodic round catches up on jobs lost wi
 import logging
 import math
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from rq import Retry
@@ -59,23 +60,25 @@ def client_recipients(message):
     return _recipients(message.room_id, message.author_id)
 
 
-#: Built once per process: building the statement cost more than running it.
-_RECIPIENTS = (
-    select(Participant.user_id)
-    .join(User, User.id == Participant.user_id)
-    .where(
-        Participant.room_id == bindparam("room_id"),
-        Participant.user_id != bindparam("author_id"),
-        Participant.muted.is_(False),
-        User.kind == CLIENT,
-        EMAILABLE,
+@cache
+def _recipients_statement():
+    """Built once per process: building the statement cost more than running it."""
+    return (
+        select(Participant.user_id)
+        .join(User, User.id == Participant.user_id)
+        .where(
+            Participant.room_id == bindparam("room_id"),
+            Participant.user_id != bindparam("author_id"),
+            Participant.muted.is_(False),
+            User.kind == CLIENT,
+            EMAILABLE,
+        )
     )
-)
 
 
 def _recipients(room_id, author_id):
     parameters = {"room_id": room_id, "author_id": author_id}
-    return list(db.session.scalars(_RECIPIENTS, parameters))
+    return list(db.session.scalars(_recipients_statement(), parameters))
 
 
 def _pending_key(user_id):

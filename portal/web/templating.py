@@ -4,9 +4,10 @@ from datetime import UTC
 
 from flask import current_app, has_request_context, request, url_for
 
+from portal.messaging.changes import settled_cursor
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
 from portal.messaging.reading import UNREAD_CAP, unread_by_room, unread_label
-from portal.messaging.rendering import author_name, excerpt, message_html
+from portal.messaging.rendering import FORMER_USER, author_name, excerpt, message_html
 from portal.messaging.uploads import human_size
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
@@ -21,7 +22,9 @@ def init_app(app):
     app.jinja_env.filters["excerpt"] = excerpt
     app.jinja_env.filters["author_name"] = author_name
     app.jinja_env.filters["initials"] = initials
-    app.jinja_env.globals.update(INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX)
+    app.jinja_env.globals.update(
+        INTERNAL=INTERNAL, CLIENT=CLIENT, TITLE_MAX=TITLE_MAX, FORMER_USER=FORMER_USER
+    )
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)
     app.jinja_env.filters["group_classes"] = group_in_reader_zone
@@ -31,6 +34,7 @@ def init_app(app):
     app.jinja_env.globals.update(unread_by_room=unread_by_room, UNREAD_CAP=UNREAD_CAP)
     app.jinja_env.filters["unread_label"] = unread_label
     app.jinja_env.globals["url_for"] = template_url_for
+    app.jinja_env.globals["changes_cursor"] = settled_cursor
     app.extensions["template_urls"] = {}
 
 

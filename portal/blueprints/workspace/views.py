@@ -2,7 +2,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import ensure_can_change, ensure_can_manage, internal_required, load_room
-from portal.blueprints import conversation, message_actions, search_pages
+from portal.blueprints import both_sides, conversation, message_actions, search_pages  # noqa: F401
 from portal.blueprints.forms import NewConversationForm, ParticipantsForm, TitleForm
 from portal.blueprints.room_lists import render_room_list
 from portal.blueprints.workspace import bp
@@ -21,9 +21,7 @@ from portal.people.invitations import InvitationEmailError, InvitationError, inv
 from portal.people.users import pickable_users, users_by_ids
 from portal.sides import WORKSPACE
 
-conversation.add_room_routes(bp, internal_required, WORKSPACE)
-message_actions.register(bp, internal_required, WORKSPACE.layout)
-search_pages.register(bp, internal_required, WORKSPACE.layout)
+both_sides.add_routes(bp, internal_required, WORKSPACE)
 
 
 def _with_people(form, room=None):
