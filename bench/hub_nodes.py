@@ -83,7 +83,7 @@ def _app(database_url, redis_url):
 def node(kind, index, user_ids, database_url, redis_url, ready, results):
     """One web node: the real hub with a stream per local user (or a bare counter)."""
     if kind == "hub":
-        from portal.live.hub import IDLE
+        from portal.live.inbox import IDLE
         from portal.live.publish import get_live
 
         app = _app(database_url, redis_url)

@@ -2,7 +2,7 @@
 
 import threading
 
-from portal.live.hub import IDLE, INBOX_SIZE, Subscription
+from portal.live.inbox import IDLE, INBOX_SIZE, Subscription
 
 
 def test_events_come_out_in_order_then_idle():

@@ -10,7 +10,8 @@ import redis as redis_lib
 from sqlalchemy import delete
 
 from portal.extensions import db
-from portal.live.hub import IDLE, Hub
+from portal.live.hub import Hub
+from portal.live.inbox import IDLE
 from portal.live.publish import get_live
 from portal.messaging.messages import post_message
 from portal.messaging.rooms import set_participants

@@ -23,12 +23,11 @@ from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from portal.live.viewers import ALL_ROOMS
 from portal.models import Participant, Room, User
 
 log = logging.getLogger(__name__)
 
-#: Room id meaning "every room".
-ALL_ROOMS = 0
 #: Columns whose change can change who may view a room, per table.
 DECIDING = {
     Participant.__tablename__: {"room_id", "user_id"},

@@ -7,7 +7,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
-from portal.live.hub import IDLE
+from portal.live.inbox import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
 
