@@ -2,7 +2,7 @@
 """Mutation spot-check of the access and notification rules: each mutant must be killed.
 
 Run from the project folder: `.venv/bin/python bench/mutate_rules.py` (REDIS_URL as for
-the tests). Each line removes or weakens one condition and runs tests/test_rules_pinned.py.
+the tests). Each line removes or weakens one condition and runs tests/access/test_rules_pinned.py.
 `not user.is_active` in visible_rooms is an equivalent mutant (Flask-Login's
 `is_authenticated` already is `is_active`), so it is not listed.
 """
@@ -141,7 +141,7 @@ def main():
                     "-q",
                     "-p",
                     "no:cacheprovider",
-                    "tests/test_rules_pinned.py",
+                    "tests/access/test_rules_pinned.py",
                 ],
                 capture_output=True,
                 text=True,

@@ -70,7 +70,6 @@ def _recipients_statement():
             Participant.room_id == bindparam("room_id"),
             Participant.user_id != bindparam("author_id"),
             Participant.muted.is_(False),
-            User.kind == CLIENT,
             EMAILABLE,
         )
     )

@@ -6,7 +6,7 @@ from portal.messaging.reading import unread_since_joining
 from portal.models import Message, Participant, ReadState, User
 
 # Deactivated users, invited-but-not-active portal accounts and opted-out users get nothing.
-EMAILABLE = User.may_log_in
+EMAILABLE = User.may_log_in & User.email_notifications.is_(True)
 
 
 def may_email(user):

@@ -26,8 +26,8 @@ def test_logged_in_pages_are_no_store(client, people):
 
 
 def test_room_lists_are_private_and_revalidated_and_logout_clears_the_cache(client, people):
-    # The room lists carry an ETag (tests/test_room_list_caching.py): only the browser may
-    # keep them, and only after asking us first; logging out empties the browser's cache.
+    # The room lists carry an ETag (tests/performance/test_room_list_caching.py): only the
+    # browser may keep them, and only after asking us first; logging out empties its cache.
     client.login("staff@example.test")
     response = client.get("/app/rooms")
     assert set(response.headers["Cache-Control"].split(", ")) == {"private", "no-cache"}

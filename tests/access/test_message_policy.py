@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Message, User
-from tests.test_policy import LOGGED_OUT, PERSONAS, SECRET, TITLE, _log_in, request_as, world  # noqa: F401 (a fixture)
+from tests.access.test_policy import LOGGED_OUT, PERSONAS, SECRET, TITLE, _log_in, request_as, world  # noqa: F401 (a fixture)
 
 GET, POST = "GET", "POST"
 STAFF_VIEWERS = {"creator", "added", "staff_all"}

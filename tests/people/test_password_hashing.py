@@ -44,7 +44,7 @@ GEVENT_SCRIPT = textwrap.dedent(
 
 
 def test_hashing_runs_in_the_bounded_pool_not_on_the_loop():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     result = subprocess.run(
         [sys.executable, "-c", GEVENT_SCRIPT],
         cwd=root,

@@ -30,7 +30,7 @@ def test_pages_carry_security_headers_and_a_strict_csp(client, app, people):
 def test_no_inline_scripts_or_event_handlers_in_templates():
     import pathlib
 
-    root = pathlib.Path(__file__).parent.parent / "portal" / "templates"
+    root = pathlib.Path(__file__).parent.parent.parent / "portal" / "templates"
     for path in root.rglob("*.html"):
         if "email" in path.parts:
             continue  # emails are not served by us; mail clients need inline styles

@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("nginx", path="/usr/sbin:/usr/bin"), reason="no nginx"),
 ]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy", "nginx")
 BIN = os.path.dirname(sys.executable)
 MESSAGE_ID = re.compile(r'data-message-id="(\d+)"')

@@ -8,8 +8,8 @@ from portal.models import User
 from portal.people import links
 from portal.people.passwords import set_password_by_link
 from tests.conftest import PASSWORD
+from tests.live.test_stream import post
 from tests.sse import ClientStream, of_type
-from tests.test_stream import post
 
 NEW_PASSWORD = "a brand new password 7"
 

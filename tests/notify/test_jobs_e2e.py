@@ -15,7 +15,7 @@ from tests.helpers import alive, descendants
 from tests.notify_helpers import post, room_with
 
 pytestmark = pytest.mark.slow
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RQ = os.path.join(os.path.dirname(sys.executable), "rq")
 DELAY = 3
 

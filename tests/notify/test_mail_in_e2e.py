@@ -26,7 +26,7 @@ from tests.reply_helpers import reply
 from tests.sse import of_type
 
 pytestmark = pytest.mark.slow
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 MAX_UPLOAD_MB = 1  # mail-in takes at most 10 MB
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import alive, descendants, free_port, wait_for_http
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "instance", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"
 )

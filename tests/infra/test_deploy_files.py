@@ -17,7 +17,7 @@ import pytest
 
 from tests.helpers import free_port, wait_for_http
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy")
 BIN = os.path.dirname(sys.executable)
 UNITS = ["portal-web@.service", "portal-worker.service", "portal-cron.service",

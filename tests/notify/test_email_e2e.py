@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.models import Message, Participant, ReadState, User
 from portal.models.base import utcnow
 from tests.e2e.live_fixtures import GunicornServer
+from tests.notify.test_jobs_e2e import kill_tree, wait_for
 from tests.notify_helpers import post, room_with
-from tests.test_jobs_e2e import kill_tree, wait_for
 
 pytestmark = pytest.mark.slow
 DELAY = 3
@@ -40,7 +40,7 @@ def rq(tmp_path, email_env, app):
     import subprocess
     import sys
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     command = os.path.join(os.path.dirname(sys.executable), "rq")
     started = []
 
