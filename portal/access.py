@@ -232,30 +232,26 @@ def internal_required(view):
     return wrapped
 
 
-def client_required(view):
-    """Clients only: staff use the workspace, not the client portal."""
+def _only(allowed, refusal, first=login_required):
+    """A guard: after `first`, users for whom `allowed(user)` is false get `refusal`."""
 
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_client:
-            abort(404)
-        return view(*args, **kwargs)
+    def guard(view):
+        @wraps(view)
+        @first
+        def wrapped(*args, **kwargs):
+            if not allowed(current_user):
+                abort(refusal)
+            return view(*args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return guard
 
 
-def admin_required(view):
-    """Admins only: other staff get 403, clients 404."""
-
-    @wraps(view)
-    @internal_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+#: Clients only: staff use the workspace, not the client portal.
+client_required = _only(lambda user: user.is_client, 404)
+#: Admins only: other staff get 403, clients 404.
+admin_required = _only(lambda user: user.is_admin, 403, first=internal_required)
 
 
 def home_endpoint(user):

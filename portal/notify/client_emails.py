@@ -70,6 +70,7 @@ def _recipients_statement():
             Participant.room_id == bindparam("room_id"),
             Participant.user_id != bindparam("author_id"),
             Participant.muted.is_(False),
+            User.kind == CLIENT,
             EMAILABLE,
         )
     )

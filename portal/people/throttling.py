@@ -12,6 +12,7 @@ from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from portal.extensions import limiter
 from portal.infra.queues import get_redis
 from portal.models.users import normalize_email
 
@@ -25,13 +26,6 @@ def ip_and_email():
     return f"{get_remote_address()}:{digest}"
 
 
-def user_or_ip():
-    """The logged-in user, else the client address."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return get_remote_address()
-
-
 def note_failed_login():
     g.login_failed = True
 
@@ -39,6 +33,17 @@ def note_failed_login():
 def login_failed(_response):
     """Deduct only failed attempts: a correct password never counts against anyone."""
     return g.get("login_failed", False)
+
+
+def post_limit(setting, key_func, failures_only=False):
+    """A limit on POSTs per key, the setting's value (e.g. "10 per 15 minutes"), read per
+    request; `failures_only`: only failed logins count (`note_failed_login`)."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=login_failed if failures_only else None,
+    )
 
 
 def current_user_key():

@@ -8,7 +8,6 @@ from portal.access import home_endpoint
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import ChangePasswordForm, ForgotPasswordForm
 from portal.blueprints.auth.token_pages import set_password_page, token_page
-from portal.extensions import limiter
 from portal.people.passwords import (
     MIN_LENGTH,
     PasswordError,
@@ -21,7 +20,7 @@ from portal.people.sessions import end_session
 from portal.people.throttling import (
     current_user_key,
     ip_and_email,
-    login_failed,
+    post_limit,
     wrong_current_password,
 )
 
@@ -31,14 +30,8 @@ CHANGED = "Your password has been changed. You were logged out everywhere else."
 
 def forgot_limits(view):
     """The "forgot password" limits on POST: per address and email, and per address."""
-    view = limiter.limit(
-        lambda: current_app.config["PASSWORD_FORGOT_IP_LIMIT"],
-        key_func=get_remote_address,
-        methods=["POST"],
-    )(view)
-    return limiter.limit(
-        lambda: current_app.config["PASSWORD_FORGOT_LIMIT"], key_func=ip_and_email, methods=["POST"]
-    )(view)
+    view = post_limit("PASSWORD_FORGOT_IP_LIMIT", get_remote_address)(view)
+    return post_limit("PASSWORD_FORGOT_LIMIT", ip_and_email)(view)
 
 
 def email_request_page(verb, form_template, sent_template):
@@ -71,12 +64,7 @@ def reset(token):
 
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
-    key_func=current_user_key,
-    methods=["POST"],
-    deduct_when=login_failed,
-)
+@post_limit("LOGIN_FAILURE_LIMIT", current_user_key, failures_only=True)
 def change():
     form = ChangePasswordForm()
     if form.validate_on_submit():

@@ -1,15 +1,14 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from portal.access import home_endpoint
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LoginForm
-from portal.extensions import limiter
 from portal.people.sessions import end_session, start_session
-from portal.people.throttling import ip_and_email, login_failed, note_failed_login
+from portal.people.throttling import ip_and_email, note_failed_login, post_limit
 from portal.people.users import authenticate
 
 
@@ -31,18 +30,8 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
-    key_func=ip_and_email,
-    methods=["POST"],
-    deduct_when=login_failed,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_IP_LIMIT"],
-    key_func=get_remote_address,
-    methods=["POST"],
-    deduct_when=login_failed,
-)
+@post_limit("LOGIN_FAILURE_LIMIT", ip_and_email, failures_only=True)
+@post_limit("LOGIN_FAILURE_IP_LIMIT", get_remote_address, failures_only=True)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
