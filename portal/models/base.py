@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, ForeignKey
+from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -11,6 +12,11 @@ def utcnow():
 def one_line(text):
     """White space folded to single spaces, none at either end: names, titles, excerpts."""
     return " ".join((text or "").split())
+
+
+def owned_key(target, **options):
+    """Part of a composite primary key that belongs to `target` ("users.id") and goes with it."""
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True, **options)
 
 
 class UTCDateTime(TypeDecorator):

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import UTCDateTime, owned_key, utcnow
 
 
 class MessageRevision(db.Model):
@@ -27,10 +27,6 @@ class Mention(db.Model):
 
     __tablename__ = "mentions"
 
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    message_id: Mapped[int] = owned_key("messages.id")
+    user_id: Mapped[int] = owned_key("users.id", index=True)
     name: Mapped[str] = mapped_column(String(120))

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import UTCDateTime, owned_key, utcnow
 from portal.models.rooms import Room
 from portal.models.users import User
 
@@ -75,12 +75,8 @@ class ReadState(db.Model):
 
     __tablename__ = "read_states"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    room_id: Mapped[int] = mapped_column(
-        ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    user_id: Mapped[int] = owned_key("users.id")
+    room_id: Mapped[int] = owned_key("rooms.id", index=True)
     last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
     notified_through_message_id: Mapped[int] = mapped_column(Integer, default=0)
     reminded_through_message_id: Mapped[int] = mapped_column(Integer, default=0)

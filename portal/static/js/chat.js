@@ -2,6 +2,7 @@
 // each message is marked against the previous one — same author within five minutes →
 // "threaded" (CSS hides the avatar and name), a new day in the reader's zone → "first-of-day"
 // (CSS shows the day separator). Runs once over the page, then room.js calls it on arrivals.
+// Loaded first of the room page's scripts.
 (function () {
   "use strict";
   var WINDOW_MS = 5 * 60 * 1000;
@@ -31,7 +32,15 @@
     list.querySelectorAll(":scope > li.message").forEach(mark);
   }
 
-  window.chatPane = { mark: mark, markAll: markAll };
+  // The room page's parts, for room.js, message_actions.js and seen.js (null elsewhere).
+  function page() {
+    var list = document.getElementById("messages");
+    var room = document.getElementById("room");
+    if (!list || !room) return null;
+    return { list: list, room: room, roomId: Number(room.dataset.roomId) };
+  }
+
+  window.chatPane = { mark: mark, markAll: markAll, page: page };
   var list = document.getElementById("messages");
   if (list) markAll(list);
 })();

@@ -4,10 +4,9 @@
 // positions) and replays it as the same live:update / live:seen events.
 (function () {
   "use strict";
-  var list = document.getElementById("messages");
-  var room = document.getElementById("room");
-  if (!list || !room) return;
-  var roomId = Number(room.dataset.roomId);
+  var page = window.chatPane && window.chatPane.page();
+  if (!page) return;
+  var list = page.list, room = page.room, roomId = page.roomId;
 
   document.addEventListener("live:update", function (event) {
     var data = event.detail;

@@ -4,11 +4,10 @@
 // while reading back, and what arrives while the tab is visible is marked read.
 (function () {
   "use strict";
-  var list = document.getElementById("messages");
-  var room = document.getElementById("room");
+  var page = window.chatPane && window.chatPane.page();
+  if (!page) return;
+  var list = page.list, room = page.room, roomId = page.roomId;
   var composer = document.getElementById("composer");
-  if (!list || !room) return;
-  var roomId = Number(room.dataset.roomId);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var lost = false;
   var markedThrough = 0;

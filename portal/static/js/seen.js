@@ -3,10 +3,9 @@
 // own latest message once staff read that far.
 (function () {
   "use strict";
-  var list = document.getElementById("messages");
-  var room = document.getElementById("room");
-  if (!list || !room) return;
-  var roomId = Number(room.dataset.roomId);
+  var page = window.chatPane && window.chatPane.page();
+  if (!page) return;
+  var list = page.list, room = page.room, roomId = page.roomId;
   var viewerId = room.dataset.viewerId;
   var mode = room.dataset.seenMode;
   var staffThrough = Number(room.dataset.staffThrough || 0);
