@@ -13,16 +13,14 @@ import contextlib
 import http.cookiejar
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upload_stall import BIN, ROOT, free_port, poll, summary  # noqa: E402
+import harness  # noqa: E402
 
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -53,43 +51,12 @@ def main():
     parser.add_argument("--loops", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=6)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="portal-bench-hash-")
-    env = dict(
-        os.environ,
-        PORTAL_INSTANCE_PATH=tmp,
-        DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite3",
-        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12"),
-        RATELIMIT_ENABLED="0",
-        PASSWORD_CHANGE_MAX_FAILURES="1000000",
-    )
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True}
-    subprocess.run([f"{BIN}/flask", "--app", "wsgi", "db", "upgrade"], **run)
-    subprocess.run(
-        [f"{BIN}/flask", "--app", "wsgi", "users", "create", "b@example.test", "--name", "B",
-         "--kind", "internal", "--password", "bench password 1"],
-        **run,
-    )  # fmt: skip
-    port = free_port()
-    server = subprocess.Popen(
-        [f"{BIN}/gunicorn", "--worker-class", "gevent", "-w", "1", "--no-control-socket",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    port = harness.free_port()
+    env = {"PASSWORD_CHANGE_MAX_FAILURES": "1000000"}
+    server = harness.served(harness.scratch("portal-bench-hash-"), port, env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        idle, busy, counts = [], [], []
-        stop = threading.Event()
-        poller = threading.Thread(target=poll, args=(f"{base}/healthz", stop, idle))
-        poller.start()
-        time.sleep(2)
-        stop.set()
-        poller.join()
+        idle, counts = harness.idle_latencies(f"{base}/healthz"), []
         stop = threading.Event()
         loops = [
             threading.Thread(target=guess, args=(base, stop, counts)) for _ in range(args.loops)
@@ -97,19 +64,16 @@ def main():
         for loop in loops:
             loop.start()
         time.sleep(1)  # the loops are logged in and hashing
-        poller = threading.Thread(target=poll, args=(f"{base}/healthz", stop, busy))
-        poller.start()
-        time.sleep(args.seconds)
+        with harness.Polling(f"{base}/healthz") as busy:
+            time.sleep(args.seconds)
         stop.set()
-        poller.join()
         for loop in loops:
             loop.join(60)
     finally:
-        server.terminate()
-        server.wait(10)
+        harness.stop(server)
     print(f"{args.loops} wrong-password loops, {len(counts)} attempts in ~{args.seconds + 1:.0f} s")
     for label, samples in (("/healthz idle", idle), ("/healthz during loops", busy)):
-        median, p99, worst = summary(samples)
+        median, p99, worst = harness.summary(samples)
         print(f"{label:<22} median {median:6.1f} ms  p99 {p99:6.1f} ms  max {worst:6.1f} ms")
 
 

@@ -17,16 +17,14 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flask import Flask, render_template_string  # noqa: E402
+from harness import bare_page, make_app, scratch  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
-from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.messaging.reading import advance_read  # noqa: E402
 from portal.models import Message, Participant, Room  # noqa: E402
@@ -57,36 +55,13 @@ def timed(client, url, requests, headers=None, status=200):
 
 
 def baseline(requests):
-    bare = Flask("baseline")
     items = [{"id": n, "author": "Someone", "body": f"message {n}"} for n in range(50)]
     page = (
         "<ol>{% for m in items %}"
         "<li id='m{{ m.id }}'>{{ m.author }}: {{ m.body }}</li>"
         "{% endfor %}</ol>"
     )
-
-    @bare.route("/")
-    def index():
-        return render_template_string(page, items=items)
-
-    return timed(bare.test_client(), "/", requests)[:3]
-
-
-def make_app(tmp, database_url=None):
-    """The app on DATABASE_URL (or `database_url`, or a SQLite file in `tmp`), CSRF and
-    rate limits off, for driving it through the test client."""
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": database_url
-            or os.environ.get("DATABASE_URL")
-            or f"sqlite:///{tmp}/bench.sqlite3",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        }
-    )
+    return bare_page(page, items, requests, timed)[:3]
 
 
 def seed(app, rooms, messages_in_big_room):
@@ -147,7 +122,7 @@ def main():
     )
     sizes = [(10, 100), (100, 2_000), (500, 20_000)]
     for rooms, history in sizes[:1] if args.quick else sizes:
-        tmp = tempfile.mkdtemp(prefix="portal-bench-")
+        tmp = scratch()
         app = make_app(tmp)
         with app.app_context():
             db.drop_all()

@@ -18,17 +18,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flask import Flask, render_template_string  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import MetaData, insert, select, text  # noqa: E402
+from harness import bare_page, make_app, migrate, redis, scratch  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
-from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.messaging.search import search  # noqa: E402
 from portal.models import Message, Participant, Room, User  # noqa: E402
@@ -85,39 +82,12 @@ def search_only(app, email, query, requests):
 
 
 def baseline(requests):
-    bare = Flask("baseline")
     items = [{"id": n, "room": "Room", "snippet": f"a <mark>match</mark> {n}"} for n in range(30)]
     page = (
         "<ol>{% for i in items %}<li><a href='#m{{ i.id }}'>{{ i.room }}</a> "
         "{{ i.snippet }}</li>{% endfor %}</ol>"
     )
-
-    @bare.route("/")
-    def index():
-        return render_template_string(page, items=items)
-
-    return timed(bare.test_client(), "/", requests)
-
-
-def make_app(tmp, database_url=None, redis_url=None):
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp}/bench.sqlite3",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "REDIS_URL": redis_url,
-        }
-    )
-
-
-def reset(app):
-    with app.app_context():
-        existing = MetaData()
-        existing.reflect(db.engine)
-        existing.drop_all(db.engine)
-        upgrade()
+    return bare_page(page, items, requests, timed)
 
 
 def seed(app, messages, rooms, rng):
@@ -229,13 +199,14 @@ def measure(
     baseline is a bare Flask page of 30 items, (p50, p95) ms, timed the same way.
     """
     base = baseline(requests)
-    app = make_app(tempfile.mkdtemp(prefix="portal-bench-"), database_url, redis_url)
+    tmp = scratch()
+    app = make_app(tmp, database_url or f"sqlite:///{tmp}/bench.sqlite3", redis_url)
     with app.app_context():
         dialect = db.engine.dialect.name
     if reuse and seeded(app, messages):
         say(f"{dialect}: reusing {messages:,} seeded messages")
     else:
-        reset(app)
+        migrate(app, fresh=True)
         seconds = seed(app, messages, rooms, random.Random(7))
         say(f"{dialect}: seeded {messages:,} messages in {rooms:,} rooms in {seconds:.0f} s")
     read_up(app)
@@ -276,13 +247,8 @@ def main():
         "--reuse", action="store_true", help="keep a database this bench seeded at this size"
     )
     args = parser.parse_args()
-    redis_url, redis_process = os.environ.get("REDIS_URL"), None
-    if not redis_url:  # an embedded Redis of its own, as `make run` and `make bench` do
-        from portal.runtime import embedded_redis
-
-        tmp = tempfile.mkdtemp(prefix="portal-bench-redis-")
-        redis_process = embedded_redis.start(os.path.join(tmp, "redis.sock"), tmp)
-        redis_url = f"unix://{tmp}/redis.sock"
+    # REDIS_URL, else an embedded Redis of its own, as `make run` and `make bench` do.
+    redis_url, redis_process = redis(scratch("portal-bench-redis-"))
     try:
         dialect, rows, (base_p50, base_p95) = measure(
             args.messages,

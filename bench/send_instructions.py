@@ -18,27 +18,24 @@ import re
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 import redis  # noqa: E402
+from harness import reset_database  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bench.room_page import PASSWORD, seed  # noqa: E402
-from bench.stack import reset_database  # noqa: E402
-from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
 
 def make_app(tmp):
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench",
-            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
-            or f"sqlite:///{tmp}/bench.sqlite3",
-            "MESSAGE_LIMIT": "1000000 per minute",  # counted (a Redis hit), never reached
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-        }
+    """Like a deployment: CSRF and the send limit on (counted, a Redis hit, never reached)."""
+    return harness.make_app(
+        tmp,
+        WTF_CSRF_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        MESSAGE_LIMIT="1000000 per minute",
     )
 
 

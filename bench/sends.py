@@ -15,14 +15,12 @@ else an embedded Redis.
 import argparse
 import os
 import sys
-import tempfile
 import time
 import traceback
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 import stack  # noqa: E402
 
 
@@ -46,9 +44,9 @@ def statements_of_one_send(app, send):
 
     def record(_conn, _cursor, statement, *_args):
         frames = [
-            f"{os.path.relpath(f.filename, ROOT)}:{f.lineno} {f.name}"
+            f"{os.path.relpath(f.filename, harness.ROOT)}:{f.lineno} {f.name}"
             for f in traceback.extract_stack()
-            if f.filename.startswith(os.path.join(ROOT, "portal"))
+            if f.filename.startswith(os.path.join(harness.ROOT, "portal"))
         ]
         seen.append((" ".join(statement.split())[:90], frames[-1] if frames else "?"))
 
@@ -91,12 +89,12 @@ def in_process(app, data, rounds):
 
 
 def over_http(data, env, args, tmp):
-    port = stack.free_port()
+    port = harness.free_port()
     env = {**os.environ, **env, "PORT": str(port)}
-    web = stack.start(stack.web_command(), env, os.path.join(tmp, "web.log"))
+    web = harness.start(harness.web_command(), env, os.path.join(tmp, "web.log"))
     wrk = stack.ensure_wrk()
     try:
-        stack.wait_http(f"http://127.0.0.1:{port}/healthz", web)
+        harness.wait_http(f"http://127.0.0.1:{port}/healthz", web)
         time.sleep(1)
 
         def load(port, requests, connections, seconds):
@@ -108,7 +106,7 @@ def over_http(data, env, args, tmp):
 
         return stack.http_loads(load, port, data, args.seconds)["sends"]
     finally:
-        stack.stop(web)
+        harness.stop(web)
 
 
 def main():
@@ -120,26 +118,17 @@ def main():
     parser.add_argument("--postgres", help="a throwaway PostgreSQL URL (tables dropped)")
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="bench-sends-")
+    tmp = harness.scratch("bench-sends-")
     url = args.postgres or f"sqlite:///{tmp}/sends.sqlite3"
-    redis = None
-    if not os.environ.get("REDIS_URL"):
-        from portal.runtime import embedded_redis
-
-        redis = embedded_redis.start(os.path.join(tmp, "redis.sock"), tmp)
-        os.environ["REDIS_URL"] = f"unix://{tmp}/redis.sock"
+    os.environ["REDIS_URL"], redis = harness.redis(tmp)
     env = environment(url, tmp, args)
     if args.postgres:
-        stack.reset_database(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        harness.reset_database(url.replace("postgresql://", "postgresql+psycopg://", 1))
     os.environ.update(env)
-
-    from flask_migrate import upgrade
 
     from portal import create_app
 
-    app = create_app()
-    with app.app_context():
-        upgrade()
+    app = harness.migrate(create_app())
     data = stack.seed(app)
     database = "postgresql" if args.postgres else "sqlite"
     try:

@@ -36,15 +36,29 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from harness import (  # noqa: E402
+    ROOT,
+    cpu_seconds,
+    descendants,
+    free_port,
+    named_pids,
+    pct,
+    redis,
+    reset_database,
+    rss_kib,
+    scratch,
+    start,
+    stop,
+    wait_http,
+    web_command,
+    workers,
+)
 from sse_clients import StreamClients  # noqa: E402
 
 SECRET = "bench-secret-key"
@@ -56,104 +70,6 @@ HISTORY = 300
 
 
 # ----------------------------------------------------------------------------- processes
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited ({process.returncode}) before answering {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 500:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"nothing answered {url}")
-
-
-def web_command():
-    """The Procfile's web line, as `make run` starts it."""
-    with open(os.path.join(ROOT, "Procfile")) as f:
-        for line in f:
-            if line.startswith("web:"):
-                return line.split(":", 1)[1].strip()
-    raise SystemExit("no web line in the Procfile")
-
-
-def start(command, env, log_path):
-    log = open(log_path, "ab")  # noqa: SIM115
-    env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
-    process = subprocess.Popen(
-        ["sh", "-c", command],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    process.log = log
-    return process
-
-
-def stop(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-    process.log.close()
-
-
-def descendants(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    children = [int(p) for p in out.split()]
-    return children + [d for c in children for d in descendants(c)]
-
-
-def workers(process):
-    """The gunicorn worker processes (children of the master under `sh -c exec`)."""
-    found = [p for p in descendants(process.pid) if not descendants(p)]
-    return found or [process.pid]
-
-
-def rss_kib(pids):
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/status") as f:
-            total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return total
-
-
-def cpu_seconds(pids, reaped=False):
-    """User + system CPU seconds of `pids` (a process gone meanwhile counts 0); with
-    `reaped`, also of their children that ended (PostgreSQL's postmaster reaps every
-    backend that closes, so a connection closed during a load still counts)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-        if reaped:
-            total += int(fields[13]) + int(fields[14])
-    return total / ticks
-
-
-def named_pids(name):
-    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 class BoxCpu:
@@ -183,16 +99,6 @@ class BoxCpu:
 
 
 # ----------------------------------------------------------------------------- data
-
-
-def reset_database(url):
-    from sqlalchemy import MetaData, create_engine
-
-    engine = create_engine(url)
-    metadata = MetaData()
-    metadata.reflect(engine)
-    metadata.drop_all(engine)
-    engine.dispose()
 
 
 def seed(app):
@@ -381,10 +287,6 @@ def asyncio_load(port, requests, connections, seconds):
     asyncio.run(run())
     samples.sort()
     return len(samples) / seconds, pct(samples, 0.5), pct(samples, 0.99)
-
-
-def pct(samples, p):
-    return samples[min(len(samples) - 1, int(len(samples) * p))] if samples else float("nan")
 
 
 def http_loads(load, port, data, seconds, warmup=0, box=None):
@@ -796,14 +698,8 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    from portal.runtime import embedded_redis
-
-    tmp = tempfile.mkdtemp(prefix="portal-bench-")
-    redis_process = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_process = embedded_redis.start(os.path.join(tmp, "redis.sock"), tmp)
-        redis_url = f"unix://{tmp}/redis.sock"
+    tmp = scratch()
+    redis_url, redis_process = redis(tmp)
     wrk = ensure_wrk()
     if wrk:
 

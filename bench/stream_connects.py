@@ -19,11 +19,11 @@ import os
 import pstats
 import secrets
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import harness  # noqa: E402
 from flask import Flask  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
@@ -31,18 +31,12 @@ USERS = 50
 
 
 def make_app(tmp, database_url):
-    from portal import create_app
-
-    return create_app(
-        {
-            "INSTANCE_PATH": tmp,
-            "SECRET_KEY": "bench-connects",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
-            "SSE_CHANNEL_PREFIX": f"bench.connects.{os.getpid()}.",
-            "SSE_MAX_STREAMS_PER_USER": 100000,
-            "RATELIMIT_ENABLED": False,
-        }
+    return harness.make_app(
+        tmp,
+        database_url,
+        SECRET_KEY="bench-connects",
+        SSE_CHANNEL_PREFIX=f"bench.connects.{os.getpid()}.",
+        SSE_MAX_STREAMS_PER_USER=100000,
     )
 
 
@@ -127,7 +121,7 @@ def main():
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="portal-bench-")
+    tmp = harness.scratch()
     app = make_app(tmp, args.database_url or f"sqlite:///{tmp}/bench.sqlite3")
     envs = environs(seed(app))
     print(f"load average {os.getloadavg()[0]:.2f} at the start", flush=True)

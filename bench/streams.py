@@ -19,12 +19,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import free_port, wait_port  # noqa: E402
+
 SECRET = "bench-secret-key"
 
 
@@ -74,31 +75,6 @@ def baseline_server(port, redis_url, prefix):
     WSGIServer(("127.0.0.1", port), app, log=None).serve_forever()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"nothing listening on {port}")
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def open_streams(port, paths_and_cookies):
     """Open one raw HTTP stream per (path, cookie); return sockets once all said hello."""
     socks = []
@@ -139,10 +115,6 @@ def wait_for(socks, needle, timeout=30):
     return sorted(seen.values())
 
 
-def percentile(samples, p):
-    return samples[min(len(samples) - 1, int(len(samples) * p))] * 1000
-
-
 def seed(app, members):
     """A room whose members each hold a login session; returns (room, [(user_id, token)])."""
     import secrets
@@ -177,23 +149,11 @@ def portal_run(args, env, app):
 
     room_id, author_id, logins = seed(app, args.streams)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "--worker-class=gevent",
-            "--workers=1",
-            "--worker-connections=20000",
-            "--keep-alive=75",
-            "--graceful-timeout=2",
-            "--no-control-socket",
-            f"--bind=127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    server = harness.start(
+        harness.gunicorn(
+            port, 1, "--worker-connections=20000 --keep-alive=75 --graceful-timeout=2"
+        ),
+        env,
     )
     try:
         wait_port(port)
@@ -203,10 +163,10 @@ def portal_run(args, env, app):
             for uid, token in logins
         ]
         warm = open_streams(port, [("/stream", cookies[0])])
-        worker = int(subprocess.check_output(["pgrep", "-P", str(server.pid)]).split()[0])
-        before = rss_kib(worker)
+        (worker,) = harness.workers(server)
+        before = harness.rss_kib([worker])
         socks = open_streams(port, [("/stream", c) for c in cookies])
-        per_stream = (rss_kib(worker) - before) / len(socks)
+        per_stream = (harness.rss_kib([worker]) - before) / len(socks)
         samples = []
         with app.app_context():
             room, author = db.session.get(Room, room_id), db.session.get(User, author_id)
@@ -221,8 +181,7 @@ def portal_run(args, env, app):
             sock.close()
         return sorted(samples), per_stream, app.extensions["live"].hub.prefix
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+        harness.stop(server)
 
 
 def baseline_run(args, redis_url, prefix):
@@ -237,9 +196,9 @@ def baseline_run(args, redis_url, prefix):
     try:
         wait_port(port)
         warm = open_streams(port, [("/stream/0", "")])
-        before = rss_kib(server.pid)
+        before = harness.rss_kib([server.pid])
         socks = open_streams(port, [(f"/stream/{n + 1}", "") for n in range(args.streams)])
-        per_stream = (rss_kib(server.pid) - before) / len(socks)
+        per_stream = (harness.rss_kib([server.pid]) - before) / len(socks)
         client = redis.Redis.from_url(redis_url)
         html = "<li class='message'>" + "x" * 400 + "</li>"
         samples = []
@@ -276,17 +235,10 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    from flask_migrate import upgrade
-
     from portal import create_app
-    from portal.runtime import embedded_redis
 
-    tmp = tempfile.mkdtemp(prefix="portal-bench-")
-    redis_process = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis_process = embedded_redis.start(os.path.join(tmp, "redis.sock"), tmp)
-        redis_url = f"unix://{tmp}/redis.sock"
+    tmp = harness.scratch()
+    redis_url, redis_process = harness.redis(tmp)
     env = {
         **os.environ,
         "PORTAL_INSTANCE_PATH": tmp,
@@ -297,9 +249,7 @@ def main():
         "SSE_HEARTBEAT_SECONDS": "60",
     }
     os.environ.update(env)
-    app = create_app()
-    with app.app_context():
-        upgrade()
+    app = harness.migrate(create_app())
     try:
         portal, portal_kib, prefix = portal_run(args, env, app)
         base, base_kib = baseline_run(args, redis_url, prefix)
@@ -310,12 +260,12 @@ def main():
     print(f"{n} streams, a {n}-member room, {args.messages} messages; fan-out latency:")
     for name, samples, kib in (("portal", portal, portal_kib), ("baseline", base, base_kib)):
         print(
-            f"  {name:<9} p50 {percentile(samples, 0.5):7.1f} ms  "
-            f"p99 {percentile(samples, 0.99):7.1f} ms  {kib:5.1f} KiB/stream"
+            f"  {name:<9} p50 {harness.pct(samples, 0.5) * 1000:7.1f} ms  "
+            f"p99 {harness.pct(samples, 0.99) * 1000:7.1f} ms  {kib:5.1f} KiB/stream"
         )
     print(
-        f"  ratio     p50 {percentile(portal, 0.5) / percentile(base, 0.5):.2f}x  "
-        f"p99 {percentile(portal, 0.99) / percentile(base, 0.99):.2f}x  "
+        f"  ratio     p50 {harness.pct(portal, 0.5) / harness.pct(base, 0.5):.2f}x  "
+        f"p99 {harness.pct(portal, 0.99) / harness.pct(base, 0.99):.2f}x  "
         f"memory {portal_kib / base_kib:.2f}x"
     )
 

@@ -13,39 +13,17 @@ import http.cookiejar
 import io
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.request
 import uuid
 
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def poll(url, stop, samples):
-    while not stop.is_set():
-        start = time.perf_counter()
-        urllib.request.urlopen(url, timeout=30).read()
-        samples.append((time.perf_counter() - start) * 1000)
-        time.sleep(0.01)
-
-
-def summary(samples):
-    samples = sorted(samples)
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1], samples[-1]
+import harness  # noqa: E402
 
 
 def multipart(fields, files):
@@ -69,59 +47,10 @@ def main():
     parser.add_argument("--side", type=int, default=2000)
     parser.add_argument("--uploads", type=int, default=3)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="portal-bench-upload-")
-    env = dict(
-        os.environ,
-        PORTAL_INSTANCE_PATH=tmp,
-        DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite3",
-        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12"),
-        RATELIMIT_ENABLED="0",
-    )
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True}
-    subprocess.run([f"{BIN}/flask", "--app", "wsgi", "db", "upgrade"], **run)
-    subprocess.run(
-        [
-            f"{BIN}/flask",
-            "--app",
-            "wsgi",
-            "users",
-            "create",
-            "b@example.test",
-            "--name",
-            "B",
-            "--kind",
-            "internal",
-            "--password",
-            "bench password 1",
-        ],
-        **run,
-    )
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            f"{BIN}/gunicorn",
-            "--worker-class",
-            "gevent",
-            "-w",
-            "1",
-            "--no-control-socket",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = harness.free_port()
+    server = harness.served(harness.scratch("portal-bench-upload-"), port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         token = re.search(
@@ -141,33 +70,25 @@ def main():
         noise.save(png, "PNG")
         png = png.getvalue()
 
-        idle, busy, stop = [], [], threading.Event()
-        poller = threading.Thread(target=poll, args=(f"{base}/healthz", stop, idle))
-        poller.start()
-        time.sleep(2)
-        stop.set()
-        poller.join()
-
-        stop = threading.Event()
-        poller = threading.Thread(target=poll, args=(f"{base}/healthz", stop, busy))
-        poller.start()
-        upload_ms = []
-        for n in range(args.uploads):
-            body, ctype = multipart(
-                {"csrf_token": token, "body": f"upload {n}"}, {"files": (f"noise{n}.png", png)}
-            )
-            request = urllib.request.Request(
-                f"{room_url}/messages", data=body, headers={"Content-Type": ctype}
-            )
-            start = time.perf_counter()
-            opener.open(request, timeout=120).read()
-            upload_ms.append((time.perf_counter() - start) * 1000)
-        stop.set()
-        poller.join()
+        idle, upload_ms = harness.idle_latencies(f"{base}/healthz"), []
+        with harness.Polling(f"{base}/healthz") as busy:
+            for n in range(args.uploads):
+                body, ctype = multipart(
+                    {"csrf_token": token, "body": f"upload {n}"},
+                    {"files": (f"noise{n}.png", png)},
+                )
+                request = urllib.request.Request(
+                    f"{room_url}/messages", data=body, headers={"Content-Type": ctype}
+                )
+                start = time.perf_counter()
+                opener.open(request, timeout=120).read()
+                upload_ms.append((time.perf_counter() - start) * 1000)
     finally:
-        server.terminate()
-        server.wait(10)
-    rows = [("/healthz idle (baseline)", summary(idle)), ("/healthz during uploads", summary(busy))]
+        harness.stop(server)
+    rows = [
+        ("/healthz idle (baseline)", harness.summary(idle)),
+        ("/healthz during uploads", harness.summary(busy)),
+    ]
     print(
         f"{args.side}x{args.side} noise PNG ({len(png) / 1e6:.1f} MB), {args.uploads} uploads, "
         f"mean upload {statistics.mean(upload_ms):.0f} ms"
