@@ -39,7 +39,8 @@ SUFFIXES = {"py", "html", "js", "css", "md", "png", "txt", "conf", "service", "s
 
 def _candidate(span):
     """The repository path a code span names, or None (commands keep their first word)."""
-    text = span.split()[0].rstrip(":,;") if span.split() else ""
+    # The first word, without what may follow a path: `:line`, `::test`, `: function`.
+    text = span.split()[0].split(":")[0].rstrip(",;") if span.split() else ""
     if any(mark in text for mark in ("*", "…", "<", "$", "|")):
         return None
     if text in TOP_FILES or text.startswith(TOP):
