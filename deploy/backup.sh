@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Back up Portal Messaging: a PostgreSQL dump and the uploads folder, side by side.
 #   DATABASE_URL=postgresql://… UPLOAD_DIR=/srv/portal/uploads deploy/backup.sh /backups
-# Keeps the newest KEEP (default 14) of each. Restore: see the README ("Backups").
+# Keeps the newest KEEP (default 14) of each. Restore: see docs/operations.md ("Backups").
 set -euo pipefail
 
 dest=${1:?usage: backup.sh DEST_DIR}

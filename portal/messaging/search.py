@@ -138,7 +138,7 @@ def _postgresql(words, rooms, limit, few, share):
     the GIN index costs about one per posting of each word plus FETCH_VS_CHECK per
     match, however few are visible. The planner's estimates of the matches decide; left
     to itself, the planner misjudged the visible share and walked all 1,000,000 rows
-    for a rare word (README "Search").
+    for a rare word (docs/architecture.md, "Search").
     """
     tsquery = func.to_tsquery(CONFIG, " & ".join(word + ":*" for word in words))
     if few is not None:

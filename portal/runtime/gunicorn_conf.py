@@ -54,7 +54,7 @@ def post_request(worker, req, environ, resp):
     every busy connection requeueing itself after each request, the worker then looked at
     its sockets once per ~50 requests (1-2 s of page rendering): a new connection waited
     that long to be accepted (one accept per poll with 2 workers) and its first request
-    made the multi-second p99s (README, Performance: "Fair turns"). A timer resumes the
+    made the multi-second p99s (docs/performance.md, "Fair turns"). A timer resumes the
     greenlet on the next loop iteration, after the poll: new connections, answers from
     PostgreSQL or Redis and waiting requests all get their turn every round.
     """
