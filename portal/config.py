@@ -99,6 +99,9 @@ def from_environment(instance):
         "UNSUBSCRIBE_MAX_AGE_SECONDS": _int("UNSUBSCRIBE_MAX_AGE_SECONDS", 30 * 24 * 3600),
         "INVITATION_TTL_SECONDS": _int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
         "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 3600),
+        # "Email me a login link": who may ask for one (everyone | staff | off), how long it works.
+        "LOGIN_LINKS": os.environ.get("LOGIN_LINKS", "everyone").strip().lower(),
+        "LOGIN_LINK_TTL_SECONDS": _int("LOGIN_LINK_TTL_SECONDS", 15 * 60),
         "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
         # Open streams per user in one web process; beyond it the oldest ends.
         "SSE_MAX_STREAMS_PER_USER": _int("SSE_MAX_STREAMS_PER_USER", 10),
@@ -113,6 +116,8 @@ def from_environment(instance):
         "PASSWORD_CHANGE_MAX_FAILURES": _int("PASSWORD_CHANGE_MAX_FAILURES", 5),
         "PASSWORD_FORGOT_LIMIT": os.environ.get("PASSWORD_FORGOT_LIMIT", "5 per 15 minutes"),
         "PASSWORD_FORGOT_IP_LIMIT": os.environ.get("PASSWORD_FORGOT_IP_LIMIT", "20 per hour"),
+        "LOGIN_LINK_LIMIT": os.environ.get("LOGIN_LINK_LIMIT", "5 per 15 minutes"),
+        "LOGIN_LINK_IP_LIMIT": os.environ.get("LOGIN_LINK_IP_LIMIT", "20 per hour"),
         # Threads per web process hashing passwords (scrypt, ~120 ms each) off the event loop.
         "PASSWORD_HASH_THREADS": _int("PASSWORD_HASH_THREADS", 2),
         "INVITE_LIMIT": os.environ.get("INVITE_LIMIT", "50 per hour"),

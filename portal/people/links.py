@@ -1,4 +1,5 @@
-"""Single-use emailed links (invitations, password resets); only a hash of each token is kept."""
+"""Single-use emailed links (invitations, password resets, login links); only a hash of each
+token is kept."""
 
 import hashlib
 import secrets
@@ -13,6 +14,7 @@ from portal.models.base import utcnow
 
 INVITE = "invite"
 RESET = "reset"
+LOGIN = "login"
 # token_urlsafe(32) is 43 characters; anything much longer was not issued by us.
 _MAX_TOKEN_LENGTH = 100
 

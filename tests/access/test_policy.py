@@ -92,6 +92,8 @@ OTHER_ROUTES = {
     "/password/forgot": "test_password_reset",
     "/invitation/resend": "test_invitation_pending_login (same answer for every email)",
     "/password/reset/<token>": "test_password_reset",
+    "/login/link": "test_login_links (same answer for every email; throttled; off → 404)",
+    "/login/link/<token>": "test_login_links (single use, POST only spends it, 15 minutes)",
     "/password/change": "test_password_reset",
     "/files/<int:attachment_id>/<filename>": "test_downloads (viewers 200; others, anonymous 404)",
     "/stream": "test_stream (channel from the session user; removal cuts room events)",

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from portal.blueprints.auth import invites, passwords, resend, views  # noqa: E402, F401
+from portal.blueprints.auth import invites, login_links, passwords, resend, views  # noqa: E402, F401

@@ -1,0 +1,66 @@
+"""Logging in by an emailed link instead of a password: asked for on the login page, single
+use, short-lived, and spent only by a POST (mail scanners that fetch links must not use it up).
+"""
+
+from flask import current_app
+
+from portal.extensions import db
+from portal.mail import send_email
+from portal.models.base import utcnow
+from portal.models.users import INTERNAL
+from portal.people import links
+from portal.people.users import find_user_by_email
+
+EVERYONE = "everyone"
+STAFF = "staff"
+OFF = "off"
+
+
+def offered():
+    """Whether the login page offers login links at all (LOGIN_LINKS is not "off")."""
+    return current_app.config["LOGIN_LINKS"] in (EVERYONE, STAFF)
+
+
+def allowed_for(user):
+    """Login links are on for `user`: everyone, or staff only (clients use passwords)."""
+    setting = current_app.config["LOGIN_LINKS"]
+    return setting == EVERYONE or (setting == STAFF and user.kind == INTERNAL)
+
+
+def request_login_link(email, now=None):
+    """Email a login link if `email` belongs to someone who may log in with one; silent
+    either way (the page answers the same, before this runs)."""
+    now = now or utcnow()
+    user = find_user_by_email(email)
+    if user is None or not user.may_log_in or not allowed_for(user):
+        links.new_token()  # the same token and hashing work as a real request
+        return
+    ttl = current_app.config["LOGIN_LINK_TTL_SECONDS"]
+    token = links.issue_link(user, links.LOGIN, ttl, now=now)
+    db.session.commit()
+    send_email(
+        user.email,
+        f"Your login link for {current_app.config['PORTAL_NAME']}",
+        "login_link",
+        recipient_name=user.name,
+        user=user,
+        link=links.absolute_url(f"/login/link/{token}"),
+        ttl_minutes=max(1, ttl // 60),
+    )
+
+
+def login_link(token, now=None):
+    """The usable login link for `token`, else None (used, expired, superseded, switched off)."""
+    link = links.find_link(token, links.LOGIN, now=now)
+    if link is None or not link.user.may_log_in or not allowed_for(link.user):
+        return None
+    return link
+
+
+def use_login_link(link, now=None):
+    """Spend `link`: its user, or None when another request used it first."""
+    if not links.use_link(link, now=now or utcnow()):
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return link.user
