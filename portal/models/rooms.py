@@ -44,6 +44,8 @@ class Participant(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Internal users: only mentions in this room are emailed (no reminders, no recaps).
+    mentions_only: Mapped[bool] = mapped_column(Boolean, default=False)
 
     room: Mapped[Room] = relationship(back_populates="participants")
     user: Mapped[User] = relationship(foreign_keys=[user_id])

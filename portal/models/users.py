@@ -32,6 +32,8 @@ class User(UserMixin, db.Model):
     access_all_rooms: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Internal users: "daily" or "weekly" recap emails instead of the unread reminders.
+    recap: Mapped[str | None] = mapped_column(String(8))
     # An IANA zone name ("Europe/Paris") for times in emails and pages; None means UTC.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

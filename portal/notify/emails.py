@@ -21,6 +21,9 @@ from portal.sides import side_of
 CLIENT_NOTIFICATION = "client_notification"
 REMINDER = "reminder"
 MENTION = "mention"
+DAILY_RECAP = "daily_recap"
+WEEKLY_RECAP = "weekly_recap"
+RECAPS = {DAILY_RECAP: "daily", WEEKLY_RECAP: "weekly"}
 # How many messages of one room an email quotes (the latest); the rest are "and N more".
 LISTED = {CLIENT_NOTIFICATION: 20, REMINDER: 3, MENTION: 20}
 
@@ -93,7 +96,9 @@ def build_email_for(row):
     if user is None or not may_email(user):
         return None
     query = (
-        unread((Message,), Participant.user_id == user.id, _covered(row))
+        unread(
+            (Message,), Participant.user_id == user.id, _covered(row), mentions=row.kind == MENTION
+        )
         .options(
             selectinload(Message.author),
             selectinload(Message.attachments),
@@ -120,7 +125,8 @@ def build_email_for(row):
     return {
         "to": user.email,
         "subject": _subject(row.kind, digests, len(messages)),
-        "template": row.kind,
+        "template": "recap" if row.kind in RECAPS else row.kind,
+        "period": RECAPS.get(row.kind),
         "headers": headers,
         "message_id": message_id(row),
         "recipient_name": one_line(user.name),
@@ -145,6 +151,8 @@ def _subject(kind, digests, total):
         senders = _names(digest.messages)
         return f"New message{plural} from {senders} in “{_title(digest.room)}”"
     where = f"“{_title(digests[0].room)}”" if len(digests) == 1 else f"{len(digests)} conversations"
+    if kind in RECAPS:
+        return f"Your {RECAPS[kind]} recap: {total} unread message{plural} in {where}"
     return f"Reminder: {total} unread message{plural} in {where}"
 
 

@@ -8,6 +8,10 @@ from portal.extensions import db
 from portal.models import Participant, Room, User
 from portal.people.time_zones import DEFAULT, is_zone
 
+DAILY = "daily"
+WEEKLY = "weekly"
+RECAP_CHOICES = (DAILY, WEEKLY)
+
 _SALT = "portal.unsubscribe"
 
 
@@ -43,32 +47,57 @@ def user_for_unsubscribe_token(token):
     return user
 
 
+#: How often an internal user hears about unread messages: as they come (the reminders), in
+#: a daily or weekly recap, or never ("off" is email_notifications off).
+AS_THEY_COME = "reminders"
+FREQUENCIES = (AS_THEY_COME, *RECAP_CHOICES)
+
+
 def room_mutes(user):
-    """[(room, muted)] for every room the user is a participant of, by title."""
+    """[(room, muted, mentions_only)] for every room the user is a participant of, by title."""
     rows = db.session.execute(
-        select(Room, Participant.muted)
+        select(Room, Participant.muted, Participant.mentions_only)
         .join(Participant, Participant.room_id == Room.id)
         .where(Participant.user_id == user.id)
         .order_by(Room.title, Room.id)
     )
-    return [(room, muted) for room, muted in rows]
+    return [tuple(row) for row in rows]
 
 
-def update_notification_settings(user, email_notifications, muted_room_ids, time_zone=None):
-    """Save email on/off, the time zone, and mute exactly `muted_room_ids` of the user's rooms."""
-    muted = {int(room_id) for room_id in muted_room_ids or ()}
+def update_notification_settings(
+    user, email_notifications, muted_room_ids, time_zone=None, frequency=None, mentions_only=None
+):
+    """Save email on/off, the time zone, and mute exactly `muted_room_ids` of the user's rooms.
+
+    Internal users also choose the `frequency` (reminders, daily or weekly recap) and the
+    rooms they hear about only when mentioned; None keeps what was saved. Clients keep
+    reminders and per-room mute.
+    """
     user.email_notifications = bool(email_notifications)
     if time_zone is not None:
         if not is_zone(time_zone):
             raise ValueError(f"unknown time zone {time_zone!r}")
         user.time_zone = None if time_zone == DEFAULT else time_zone
-    mine = Participant.user_id == user.id
-    db.session.execute(update(Participant).where(mine).values(muted=False))
-    if muted:
-        db.session.execute(
-            update(Participant).where(mine, Participant.room_id.in_(muted)).values(muted=True)
-        )
+    _only_rooms(user, "muted", muted_room_ids)
+    if user.is_internal:
+        if frequency is not None:
+            if frequency not in FREQUENCIES:
+                raise ValueError(f"unknown frequency {frequency!r}")
+            user.recap = None if frequency == AS_THEY_COME else frequency
+        if mentions_only is not None:
+            _only_rooms(user, "mentions_only", mentions_only)
     db.session.commit()
+
+
+def _only_rooms(user, column, room_ids):
+    """Set the participant flag `column` in exactly `room_ids` of the user's rooms."""
+    chosen = {int(room_id) for room_id in room_ids or ()}
+    mine = Participant.user_id == user.id
+    db.session.execute(update(Participant).where(mine).values({column: False}))
+    if chosen:
+        db.session.execute(
+            update(Participant).where(mine, Participant.room_id.in_(chosen)).values({column: True})
+        )
 
 
 def turn_off_email(user):

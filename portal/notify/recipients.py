@@ -13,15 +13,22 @@ def may_email(user):
     return bool(user.may_log_in and user.email_notifications)
 
 
-def unread(columns, *conditions):
+def unread(columns, *conditions, mentions=False):
     """A SELECT of `columns` over unread messages in rooms their reader may be emailed about.
 
     One row per (participant, message): unread since the participant joined (the rule in
-    `messaging.reading`), in an unmuted room, reader emailable.
+    `messaging.reading`), in a room the reader did not mute, reader emailable; rooms the
+    reader follows for mentions only count only for `mentions` (the mention emails).
     """
     # A deleted message is never mentioned again.
+    followed = () if mentions else (Participant.mentions_only.is_(False),)
     return unread_since_joining(
-        columns, EMAILABLE, Participant.muted.is_(False), Message.deleted_at.is_(None), *conditions
+        columns,
+        EMAILABLE,
+        Participant.muted.is_(False),
+        *followed,
+        Message.deleted_at.is_(None),
+        *conditions,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.messaging.reading import ensure_read_state
-from portal.models import Message, NotificationLog, Participant, ReadState
+from portal.models import Message, NotificationLog, Participant, ReadState, User
 from portal.models.base import utcnow
 from portal.notify.emails import CLIENT_NOTIFICATION, REMINDER
 from portal.notify.log import FAILED, DeliveryError, deliver, record
@@ -36,6 +36,7 @@ def _remindable(now):
     config = current_app.config
     emailed_before = now - timedelta(seconds=config["REMINDER_INTERVAL_SECONDS"])
     return (
+        User.recap.is_(None),  # who chose a daily or weekly recap gets that instead
         Message.created_at <= now - timedelta(seconds=config["CLIENT_NOTIFY_DELAY_SECONDS"]),
         Message.id > func.coalesce(ReadState.reminded_through_message_id, 0),
         or_(ReadState.notified_at.is_(None), ReadState.notified_at <= emailed_before),

@@ -5,6 +5,7 @@ from portal.blueprints.preferences import bp
 from portal.blueprints.preferences.forms import NotificationSettingsForm
 from portal.extensions import csrf
 from portal.notify.preferences import (
+    AS_THEY_COME,
     UnsubscribeError,
     room_mutes,
     turn_off_email,
@@ -19,13 +20,13 @@ from portal.sides import side_of
 def notifications():
     form = NotificationSettingsForm()
     if form.validate_on_submit():
-        data = form.email_notifications.data, form.muted_room_ids.data, form.time_zone.data
-        update_notification_settings(current_user, *data[:2], data[2] or None)
+        save_notification_form(current_user, form)
         flash("Notification settings saved.", "success")
         return redirect(url_for(".notifications"))
     if request.method == "GET":
         form.email_notifications.data = current_user.email_notifications
         form.time_zone.data = current_user.time_zone or "UTC"
+        form.frequency.data = current_user.recap or AS_THEY_COME
     layout = side_of(current_user).layout
     page = render_template(
         "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
@@ -35,6 +36,20 @@ def notifications():
 
 # The token is the credential (and RFC 8058 one-click POSTs come from mail providers
 # without a CSRF token), so this view is exempt from CSRF.
+def save_notification_form(user, form):
+    """The form's choices; a field left out of the post (an older page) keeps its value."""
+    sent = request.form
+    update_notification_settings(
+        user,
+        form.email_notifications.data,
+        form.muted_room_ids.data,
+        form.time_zone.data or None,
+        frequency=form.frequency.data if "frequency" in sent else None,
+        # The page sends this marker with the "mentions only" boxes: all unticked is a choice.
+        mentions_only=form.mentions_only_room_ids.data if "mentions_only_shown" in sent else None,
+    )
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token):
