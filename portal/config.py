@@ -157,6 +157,8 @@ def from_environment(instance):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Forwarded headers count only from these addresses or networks (comma-separated).
+        "TRUSTED_PROXY_IPS": os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1"),
         "WTF_CSRF_TIME_LIMIT": None,
         # A pooled connection idle this long is pinged before use (portal/infra/connections.py).
         "DATABASE_IDLE_PING_SECONDS": _int("DATABASE_IDLE_PING_SECONDS", 5),
