@@ -91,6 +91,8 @@ def from_environment(instance):
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CLIENT_NOTIFY_DELAY_SECONDS": _int("CLIENT_NOTIFY_DELAY_SECONDS", 600),
         "REMINDER_INTERVAL_SECONDS": _int("REMINDER_INTERVAL_SECONDS", 1800),
+        # How often `rq cron` looks for client emails whose job was lost (Redis restarted).
+        "CLIENT_EMAIL_SWEEP_SECONDS": _int("CLIENT_EMAIL_SWEEP_SECONDS", 60),
         # Rooms of one client falling due within this many seconds share one digest email.
         "CLIENT_DIGEST_WINDOW_SECONDS": _int("CLIENT_DIGEST_WINDOW_SECONDS", 60),
         # A pending email older than this (crash before send) is re-sent by the periodic sweep.
