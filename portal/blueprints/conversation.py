@@ -82,8 +82,9 @@ def read(room, side):
 
 def room_page(room, side, form=None, status=200):
     """The room page, marking what it shows read (unless it pages back); an unchanged
-    page answers a conditional GET with 304. A refused send (`form`) is never cached."""
-    page = RoomPage(room, current_user._get_current_object())
+    page answers a conditional GET with 304. A refused send (`form`) is never cached and
+    marks nothing read."""
+    page = RoomPage(room, current_user._get_current_object(), mark=form is None)
     etag = None if form is not None else page_etag(*page.etag_parts())
     if etag is not None and (unchanged := not_modified(etag)) is not None:
         return vary(unchanged)
