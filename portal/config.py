@@ -159,6 +159,8 @@ def from_environment(instance):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # While the database is unreachable, pages answer 503 with this Retry-After.
+        "UNAVAILABLE_RETRY_AFTER_SECONDS": _int("UNAVAILABLE_RETRY_AFTER_SECONDS", 30),
         # Forwarded headers count only from these addresses or networks (comma-separated).
         "TRUSTED_PROXY_IPS": os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1"),
         "WTF_CSRF_TIME_LIMIT": None,
