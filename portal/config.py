@@ -140,8 +140,9 @@ def from_environment(instance):
         "ANONYMOUS_MAX_BODY_KB": _int("ANONYMOUS_MAX_BODY_KB", 16),
         # Total size of all stored files in MB (0: no quota).
         "STORAGE_QUOTA_MB": _int("STORAGE_QUOTA_MB", 0),
-        # Messages one user may post (over the web), e.g. "30 per minute".
-        "MESSAGE_LIMIT": os.environ.get("MESSAGE_LIMIT", "30 per minute"),
+        # Messages one user may post (over the web). Shaped for people: a burst of short
+        # replies ("ok", "thx") stays under the first limit, a script meets the second.
+        "MESSAGE_LIMIT": os.environ.get("MESSAGE_LIMIT", "60 per minute; 600 per hour"),
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         # Reply by email: the mail-in process and the address in notification Reply-To headers.
         "INBOUND_SMTP_HOST": os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1"),

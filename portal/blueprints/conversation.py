@@ -61,7 +61,7 @@ def send(room, side):
     try:
         message = _post(room, form, user)
     except MessageError as exc:
-        return _refused(room, side, form, str(exc), exc.status)
+        return _refused(room, side, form, exc)
     if is_htmx():
         return vary(make_response(_sent_fragment(message)))
     anchor = f"message-{message.id}"
@@ -115,12 +115,18 @@ def _post(room, form, user):
     return message
 
 
-def _refused(room, side, form, error, status=422):
-    """A refused message: the error in the composer (htmx) or the room page, draft kept."""
+def _refused(room, side, form, refusal):
+    """A refused message: the error in the composer (htmx) or the room page, draft kept;
+    Retry-After when waiting is the remedy (the composer sends it again by itself)."""
+    error, status = str(refusal), refusal.status
     form.body.errors = [error]
     if not is_htmx():
-        return room_page(room, side, form=form, status=status)
-    response = make_response(render_template("rooms/_composer_error.html", error=error), status)
-    response.headers["HX-Retarget"] = "#composer-error"
-    response.headers["HX-Reswap"] = "innerHTML"
-    return vary(response)
+        response = room_page(room, side, form=form, status=status)
+    else:
+        page = render_template("rooms/_composer_error.html", error=error)
+        response = vary(make_response(page, status))
+        response.headers["HX-Retarget"] = "#composer-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
