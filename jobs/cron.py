@@ -1,8 +1,9 @@
-"""`rq cron jobs.cron`: the reminder round every REMINDER_INTERVAL_SECONDS."""
+"""`rq cron jobs.cron`: the reminder round every REMINDER_INTERVAL_SECONDS, the sweep of
+lost client emails every CLIENT_EMAIL_SWEEP_SECONDS."""
 
 from rq import cron
 
-from jobs.rounds import run_round
+from jobs.rounds import run_round, sweep_client_emails
 from portal import config
 
 _settings = config.from_environment(config.instance_path())
@@ -12,4 +13,10 @@ cron.register(
     _settings["RQ_QUEUE"],
     interval=_settings["REMINDER_INTERVAL_SECONDS"],
     job_timeout=1800,
+)
+cron.register(
+    sweep_client_emails,
+    _settings["RQ_QUEUE"],
+    interval=_settings["CLIENT_EMAIL_SWEEP_SECONDS"],
+    job_timeout=300,
 )

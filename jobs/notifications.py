@@ -4,9 +4,11 @@ from jobs import app_context
 from portal.notify import client_emails, mentions
 
 
-def notify_client(user_id, *_room_id, now=None):
-    """RQ job: email the client a digest of the rooms whose unread messages are due."""
-    # Jobs queued before digests also name a room; the digest covers every due room anyway.
+def notify_client(user_id, room_id=None, now=None):
+    """RQ job: email the client a digest of the rooms whose unread messages are due.
+
+    `room_id` is ignored: jobs queued before digests name a room, and a digest covers every
+    due room anyway (RQ calls a job with the arguments it was queued with)."""
     with app_context():
         row = client_emails.notify_client(user_id, now=now)
         return row.key if row is not None else None

@@ -1,4 +1,5 @@
-"""The periodic round run by `rq cron`: retries, lost client emails, reminders."""
+"""The periodic jobs run by `rq cron`: the round (retries, reminders, recaps) and the minute sweep
+of client emails whose job was lost."""
 
 import logging
 
@@ -15,18 +16,26 @@ log = logging.getLogger(__name__)
 
 
 def run_round(now=None):
-    """RQ cron job: re-send stuck emails, catch up lost client emails, send reminders and
-    the recaps due."""
+    """RQ cron job: re-send stuck emails, send reminders and the recaps due."""
     with app_context():
         now = now or _enqueued_at() or utcnow()
         done = {
             "retried": retry_stale(now),
-            "client_emails": sweep_overdue(now),
             "reminders": send_reminders(now),
             "recaps": send_recaps(now),
         }
         log.info("notify: round at %s: %s", now.isoformat(timespec="seconds"), done)
         return done
+
+
+def sweep_client_emails(now=None):
+    """RQ cron job (every CLIENT_EMAIL_SWEEP_SECONDS): queue the client emails a lost job
+    would have sent; how many were queued."""
+    with app_context():
+        queued = sweep_overdue(now or utcnow())
+        if queued:
+            log.warning("notify: client emails queued by the sweep (job lost): %s", queued)
+        return len(queued)
 
 
 def _enqueued_at():

@@ -4,7 +4,6 @@ import logging
 import os
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -21,12 +20,9 @@ def create_app(config=None):
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind N proxies: client IP (rate limits) and scheme from X-Forwarded-*.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    from portal.web import inputs, security
 
-    from portal.web import inputs
+    security.trust_proxies(app)
 
     inputs.init_app(app)  # before the blueprints: their `<int:…>` routes use its converter
     from portal.infra import database
@@ -43,7 +39,7 @@ def create_app(config=None):
     from portal.messaging import fragments
     from portal.notify import client_emails, mentions
     from portal.people import sessions
-    from portal.web import errors, security, templating
+    from portal.web import errors, templating
 
     sessions.init_app(app)
     queues.init_app(app)

@@ -93,6 +93,8 @@ def from_environment(instance):
         "REMINDER_INTERVAL_SECONDS": _int("REMINDER_INTERVAL_SECONDS", 1800),
         # Daily and weekly recaps go out from this hour of the reader's own day (0-23).
         "RECAP_HOUR": _int("RECAP_HOUR", 8),
+        # How often `rq cron` looks for client emails whose job was lost (Redis restarted).
+        "CLIENT_EMAIL_SWEEP_SECONDS": _int("CLIENT_EMAIL_SWEEP_SECONDS", 60),
         # Rooms of one client falling due within this many seconds share one digest email.
         "CLIENT_DIGEST_WINDOW_SECONDS": _int("CLIENT_DIGEST_WINDOW_SECONDS", 60),
         # A pending email older than this (crash before send) is re-sent by the periodic sweep.
@@ -145,8 +147,9 @@ def from_environment(instance):
         "ANONYMOUS_MAX_BODY_KB": _int("ANONYMOUS_MAX_BODY_KB", 16),
         # Total size of all stored files in MB (0: no quota).
         "STORAGE_QUOTA_MB": _int("STORAGE_QUOTA_MB", 0),
-        # Messages one user may post (over the web), e.g. "30 per minute".
-        "MESSAGE_LIMIT": os.environ.get("MESSAGE_LIMIT", "30 per minute"),
+        # Messages one user may post (over the web). Shaped for people: a burst of short
+        # replies ("ok", "thx") stays under the first limit, a script meets the second.
+        "MESSAGE_LIMIT": os.environ.get("MESSAGE_LIMIT", "60 per minute; 600 per hour"),
         "RQ_QUEUE": os.environ.get("RQ_QUEUE", "portal"),
         # Reply by email: the mail-in process and the address in notification Reply-To headers.
         "INBOUND_SMTP_HOST": os.environ.get("INBOUND_SMTP_HOST", "127.0.0.1"),
@@ -164,6 +167,10 @@ def from_environment(instance):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # While the database is unreachable, pages answer 503 with this Retry-After.
+        "UNAVAILABLE_RETRY_AFTER_SECONDS": _int("UNAVAILABLE_RETRY_AFTER_SECONDS", 30),
+        # Forwarded headers count only from these addresses or networks (comma-separated).
+        "TRUSTED_PROXY_IPS": os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1"),
         "WTF_CSRF_TIME_LIMIT": None,
         # A pooled connection idle this long is pinged before use (portal/infra/connections.py).
         "DATABASE_IDLE_PING_SECONDS": _int("DATABASE_IDLE_PING_SECONDS", 5),

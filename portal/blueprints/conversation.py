@@ -61,7 +61,7 @@ def send(room, side):
     try:
         message = _post(room, form, user)
     except MessageError as exc:
-        return _refused(room, side, form, str(exc), exc.status)
+        return _refused(room, side, form, exc)
     if is_htmx():
         return vary(make_response(_sent_fragment(message)))
     anchor = f"message-{message.id}"
@@ -82,8 +82,9 @@ def read(room, side):
 
 def room_page(room, side, form=None, status=200):
     """The room page, marking what it shows read (unless it pages back); an unchanged
-    page answers a conditional GET with 304. A refused send (`form`) is never cached."""
-    page = RoomPage(room, current_user._get_current_object())
+    page answers a conditional GET with 304. A refused send (`form`) is never cached and
+    marks nothing read."""
+    page = RoomPage(room, current_user._get_current_object(), mark=form is None)
     etag = None if form is not None else page_etag(*page.etag_parts())
     if etag is not None and (unchanged := not_modified(etag)) is not None:
         return vary(unchanged)
@@ -114,12 +115,18 @@ def _post(room, form, user):
     return message
 
 
-def _refused(room, side, form, error, status=422):
-    """A refused message: the error in the composer (htmx) or the room page, draft kept."""
+def _refused(room, side, form, refusal):
+    """A refused message: the error in the composer (htmx) or the room page, draft kept;
+    Retry-After when waiting is the remedy (the composer sends it again by itself)."""
+    error, status = str(refusal), refusal.status
     form.body.errors = [error]
     if not is_htmx():
-        return room_page(room, side, form=form, status=status)
-    response = make_response(render_template("rooms/_composer_error.html", error=error), status)
-    response.headers["HX-Retarget"] = "#composer-error"
-    response.headers["HX-Reswap"] = "innerHTML"
-    return vary(response)
+        response = room_page(room, side, form=form, status=status)
+    else:
+        page = render_template("rooms/_composer_error.html", error=error)
+        response = vary(make_response(page, status))
+        response.headers["HX-Retarget"] = "#composer-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(refusal.retry_after)
+    return response

@@ -28,9 +28,10 @@ SHOWN_SETTINGS = ("PORTAL_NAME", "PORTAL_ACCENT", "MAX_UPLOAD_MB", "MAX_FILES_PE
 
 class RoomPage:
     """The room page's data for `viewer`, marking what it shows read (unless it pages
-    back or shows a search hit's context with newer messages after it)."""
+    back, shows a search hit's context with newer messages after it, or `mark` is False:
+    the page re-rendered around a refused send is an answer to a POST, not a visit)."""
 
-    def __init__(self, room, viewer):
+    def __init__(self, room, viewer, mark=True):
         self.room, self.viewer = room, viewer
         self.before = parse_id(request.args.get("before"))
         self.around = parse_id(request.args.get("around"))
@@ -41,7 +42,7 @@ class RoomPage:
             self.newer = False
         self.reads = RoomReads(room.id)
         self.first_unread_id = None
-        if self.before is None and self.rows and not self.newer:
+        if mark and self.before is None and self.rows and not self.newer:
             self._mark_read()
         self.unread = unread_by_room(viewer)
 

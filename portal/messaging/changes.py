@@ -3,10 +3,10 @@
 from datetime import timedelta
 from functools import cache
 
-from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased
 
+from portal import events
 from portal.events import message_changed
 from portal.extensions import db
 from portal.messaging.messages import MessageError, clean_body
@@ -14,51 +14,110 @@ from portal.messaging.uploads import discard
 from portal.models import Message, MessageRevision
 from portal.models.base import UTCDateTime, utcnow
 
+#: The refusal an edit gets when the message was deleted first (or while it was saved).
+DELETED = "This message was deleted."
+#: Rounds of read-and-compare before a change gives up (each lost round means another
+#: edit of the same message committed in between).
+ATTEMPTS = 5
+
 
 def edit_message(message, editor, body, now=None):
-    """Replace the text, keeping the previous one for audit; unchanged text changes nothing."""
+    """Replace the text, keeping the previous one for audit; unchanged text changes nothing.
+
+    Refused with DELETED when the message is (or becomes, in a race) deleted: a deletion
+    always wins, so "This message was deleted" means its text is gone from the database.
+    """
     body = clean_body(body)
     if not body.strip() and not message.attachments:
         raise MessageError("A message can't be empty. Delete it instead.")
-    if body == message.body:
-        return message
     now = now or utcnow()
-    db.session.add(
-        MessageRevision(
-            message_id=message.id,
-            action="edit",
-            actor_id=editor.id,
-            previous_body=message.body,
-            created_at=now,
-        )
-    )
-    message.body, message.edited_at = body, now
+    for _attempt in range(ATTEMPTS):
+        if message.is_deleted:
+            raise MessageError(DELETED)
+        previous = message.body
+        if body == previous:
+            return message
+        if _change(message, previous, body=body, edited_at=now):
+            break
+    else:
+        raise MessageError("This message changed while you edited it. Please try again.")
+    _revise(message, "edit", editor, previous, now)
     _after_body_change(message)
     db.session.commit()
-    message_changed.send(current_app._get_current_object(), message=message)
+    events.send(message_changed, message=message)
     return message
 
 
 def delete_message(message, actor, now=None):
-    """Tombstone the message for everyone: text and files gone, who and when recorded."""
+    """Tombstone the message for everyone: text and files gone, who and when recorded.
+
+    Deleting a message someone else deleted first changes nothing (it is deleted)."""
     now = now or utcnow()
+    for _attempt in range(ATTEMPTS):
+        if message.is_deleted:
+            return message
+        previous = message.body
+        if _change(message, previous, body="", deleted_at=now, deleted_by_id=actor.id):
+            break
+    else:
+        raise MessageError("This message changed while you deleted it. Please try again.")
     files = list(message.attachments)
-    db.session.add(
-        MessageRevision(
-            message_id=message.id,
-            action="delete",
-            actor_id=actor.id,
-            previous_body=message.body,
-            created_at=now,
-        )
-    )
-    message.body, message.deleted_at, message.deleted_by_id = "", now, actor.id
+    _revise(message, "delete", actor, previous, now)
     message.attachments.clear()
     message.mentions.clear()
     db.session.commit()
     discard(files)
-    message_changed.send(current_app._get_current_object(), message=message)
+    events.send(message_changed, message=message)
     return message
+
+
+def _change(message, seen, **values):
+    """Set `values` on the message only if it is still undeleted and still reads `seen`.
+
+    A compare-and-set in one UPDATE: both databases evaluate its WHERE on the row as last
+    committed (PostgreSQL re-checks it after waiting for a racing writer's row lock, SQLite
+    takes its write lock first), so of an edit and a delete in flight together exactly one
+    wins and the other learns it. A loss ends the transaction and reloads the message.
+    """
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    result = db.session.execute(
+        _change_statement(tuple(values)),
+        {"message_id": message.id, "seen": seen, **parameters},
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 1:
+        db.session.expire(message, list(values))
+        return True
+    db.session.rollback()
+    return False
+
+
+@cache
+def _change_statement(names):
+    """Built once per set of columns (two: the edit's and the delete's)."""
+    columns = Message.__table__.c
+    return (
+        update(Message)
+        .where(
+            Message.id == bindparam("message_id"),
+            Message.deleted_at.is_(None),
+            Message.body == bindparam("seen"),
+        )
+        .values({name: bindparam(f"new_{name}", type_=columns[name].type) for name in names})
+    )
+
+
+def _revise(message, action, actor, previous, now):
+    """The revision row an edit or a deletion leaves: who, when, and the words it replaced."""
+    db.session.add(
+        MessageRevision(
+            message_id=message.id,
+            action=action,
+            actor_id=actor.id,
+            previous_body=previous,
+            created_at=now,
+        )
+    )
 
 
 def _after_body_change(message):

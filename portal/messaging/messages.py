@@ -26,6 +26,8 @@ class MessageError(ValueError):
     """A refused message, with what to tell the sender (and the HTTP status to answer with)."""
 
     status = 422
+    #: Seconds after which sending again may succeed (a Retry-After header), if known.
+    retry_after = None
 
     def __init__(self, message, status=None):
         super().__init__(message)
@@ -38,16 +40,23 @@ class MessageRateError(MessageError):
 
     status = 429
 
+    def __init__(self, message, retry_after):
+        super().__init__(message)
+        self.retry_after = retry_after
 
-def count_message(author):
+
+def count_message(author, now=None):
     """Count one message by `author` against MESSAGE_LIMIT (web requests only)."""
     if not has_request_context():
         return
-    if not quotas.take("MESSAGE_LIMIT", "messages", f"user:{author.id}"):
+    key = f"user:{author.id}"
+    if not quotas.take("MESSAGE_LIMIT", "messages", key):
         limit = current_app.config["MESSAGE_LIMIT"]
+        wait = quotas.retry_after("MESSAGE_LIMIT", "messages", key, (now or utcnow()).timestamp())
         raise MessageRateError(
             f"You are sending messages very fast (the limit is {limit}). Wait a moment and "
-            "send it again — your draft is kept."
+            "send it again — your draft is kept.",
+            retry_after=wait,
         )
 
 
@@ -71,7 +80,7 @@ def post_message(room, author, body, client_msg_id=None, files=(), attachments=(
     Attachment objects already on disk. Whatever fails, none of the files stays stored.
     The message counts against the sender's MESSAGE_LIMIT before any file is processed.
     """
-    count_message(author)
+    count_message(author, now)
     try:
         stored = uploads.store_files(files, author.id)
     except uploads.UploadError as exc:

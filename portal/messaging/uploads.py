@@ -6,6 +6,7 @@ written is deleted again if a file is refused, the message is refused or the com
 """
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -37,6 +38,10 @@ SAFE_TYPES = {
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 OCTET_STREAM = "application/octet-stream"
+
+
+#: The file system under UPLOAD_DIR is full (or the user's quota on it is).
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class UploadError(ValueError):
@@ -85,15 +90,22 @@ def _store(upload, user_id=None):
     filename = clean_filename(from_browser(upload.filename))
     key = secrets.token_hex(16)
     raw = _path(f"{key[:2]}/{key}.bin")
-    os.makedirs(os.path.dirname(raw), exist_ok=True)
     attachment = Attachment(filename=filename, storage_name=f"{key[:2]}/{key}.bin")
     try:
+        os.makedirs(os.path.dirname(raw), exist_ok=True)
         attachment.size = _copy(upload, raw, filename)
         _recognise_image(attachment, raw, filename, user_id)
         get_storage().keep([n for n in (attachment.storage_name, attachment.thumb_name) if n])
-    except BaseException:
+    except BaseException as exc:
+        # Nothing half-stored: whatever was written of this file goes.
         discard([attachment])
         _remove(raw)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            raise UploadError(
+                f"There is no room left to store “{filename}”. Nothing was sent; ask an "
+                "admin to make room.",
+                status=507,
+            ) from exc
         raise
     return attachment
 

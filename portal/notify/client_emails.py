@@ -5,7 +5,9 @@ message or room. When it runs, every room whose oldest not-yet-emailed unread me
 CLIENT_NOTIFY_DELAY_SECONDS old joins one email covering everything unread in that room
 at that moment. When one room is due, rooms falling due within CLIENT_DIGEST_WINDOW_SECONDS
 join it early, unless emailed less than a delay ago (so a room gets at most one email per
-delay); the rest get the next job. The periodic round catches up on jobs lost with Redis.
+delay); the rest get the next job. The database is the truth: a sweep every minute
+(`sweep_overdue`, run by `rq cron`) queues the job again for every client it finds overdue
+with no email recorded and no job pending — e.g. after a Redis restart lost the job.
 """
 
 import logging
@@ -23,10 +25,10 @@ from portal.infra.background import after_response
 from portal.infra.queues import get_queue, get_redis
 from portal.messaging.reading import ensure_read_state
 from portal.models import Message, Participant, ReadState, User
-from portal.models.base import utcnow
+from portal.models.base import UTCDateTime, utcnow
 from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION
-from portal.notify.log import DeliveryError, deliver, deliver_pending, record
+from portal.notify.log import deliver, deliver_pending, record
 from portal.notify.recipients import EMAILABLE, advance, unread
 
 JOB = "jobs.notifications.notify_client"
@@ -108,14 +110,14 @@ def notify_client_later(user_id, delay=None):
 
 
 def _enqueue(user_id, delay):
-    """The delayed job; its pending marker (already set) is dropped if enqueueing fails."""
+    """The job, delayed or (delay 0) at once; its pending marker (already set) is dropped
+    if enqueueing fails."""
+    options = {"retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)}
     try:
+        if delay <= 0:
+            return get_queue().enqueue(JOB, user_id, job_timeout=300, **options)
         return get_queue().enqueue_in(
-            timedelta(seconds=delay),
-            JOB,
-            user_id,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            job_timeout=300,
+            timedelta(seconds=delay), JOB, user_id, job_timeout=300, **options
         )
     except Exception:
         get_redis().delete(_pending_key(user_id))
@@ -210,21 +212,26 @@ def _record_and_send(user_id, rooms, now):
 
 
 def sweep_overdue(now=None):
-    """Send client emails whose scheduled job was lost; returns how many were sent."""
+    """Queue the client email of every client overdue without one; their ids.
+
+    Overdue: an unread message older than CLIENT_NOTIFY_DELAY_SECONDS that no client email
+    covers (its watermark), while no job is pending (no marker: Redis lost both, or the
+    job ended without scheduling the next). The pending marker makes the sweep and the
+    normal path queue one job between them; should both run anyway, the email is recorded
+    under one key with conditional watermarks (`_record_and_send`), so it goes out once.
+    """
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"])
-    user_ids = db.session.scalars(
-        unread(
-            (Participant.user_id,),
-            User.kind == CLIENT,
-            Message.created_at <= cutoff,
-            Message.id > func.coalesce(ReadState.notified_through_message_id, 0),
-        ).distinct()
-    ).all()
-    handled = 0
-    for user_id in user_ids:
-        try:
-            handled += notify_client(user_id, now=now) is not None
-        except DeliveryError:
-            continue
-    return handled
+    user_ids = db.session.scalars(_overdue_statement(), {"cutoff": cutoff}).all()
+    return [user_id for user_id in user_ids if notify_client_later(user_id, delay=0) is not None]
+
+
+@cache
+def _overdue_statement():
+    """Built once (it runs every minute)."""
+    return unread(
+        (Participant.user_id,),
+        User.kind == CLIENT,
+        Message.created_at <= bindparam("cutoff", type_=UTCDateTime()),
+        Message.id > func.coalesce(ReadState.notified_through_message_id, 0),
+    ).distinct()

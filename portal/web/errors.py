@@ -1,8 +1,13 @@
 """Error pages in the product's words (and short text for htmx requests)."""
 
-from flask import render_template, request
-from flask_wtf.csrf import CSRFError
+import logging
 
+from flask import current_app, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy import exc as db_errors
+
+from portal.extensions import db, login_manager
 from portal.messaging.uploads import limits_text
 from portal.web.inputs import UPLOAD_ENDPOINTS
 
@@ -16,7 +21,24 @@ MESSAGES = {
         "Too many attempts",
         "Too many attempts in a short time. Please wait a few minutes and try again.",
     ),
+    503: (
+        "Temporarily unavailable",
+        "The portal cannot reach its database just now. Please try again in a minute; "
+        "everything saved before is safe.",
+    ),
 }
+
+#: What a request that changed something hears while the database is unreachable.
+NOT_SAVED = (
+    "The portal cannot reach its database just now, so this was not saved. Your text is kept: "
+    "send it again in a minute."
+)
+
+#: The database unreachable (refused, timed out, dropped, an SQLite file that can't be
+#: opened or read): a passing state that deserves a 503, unlike a bug in a statement.
+UNAVAILABLE = (db_errors.OperationalError, db_errors.InterfaceError, db_errors.TimeoutError)
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app):
@@ -24,6 +46,8 @@ def init_app(app):
         app.register_error_handler(status, _render)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(413, _too_large)
+    app.register_error_handler(db_errors.DatabaseError, _database_error)
+    app.register_error_handler(db_errors.TimeoutError, _database_error)
 
 
 def _render(error, status=None, message=None):
@@ -51,3 +75,35 @@ def _too_large(error):
     return _render(
         error, 413, f"That upload is larger than allowed. {limits_text()} Nothing was sent."
     )
+
+
+def _database_error(error):
+    """503 with Retry-After while the database is unreachable; any other error is a bug (500).
+
+    `DatabaseError` itself (no subclass) is SQLite's "file is not a database": unreadable.
+    """
+    if not (isinstance(error, UNAVAILABLE) or type(error) is db_errors.DatabaseError):
+        raise error
+    log.warning("database unavailable: %s", str(error).splitlines()[0])
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback failed too", exc_info=True)
+    changing = request.method not in ("GET", "HEAD", "OPTIONS")
+    response = _unavailable_response(NOT_SAVED if changing else None)
+    response.headers["Retry-After"] = str(current_app.config["UNAVAILABLE_RETRY_AFTER_SECONDS"])
+    return response
+
+
+def _unavailable_response(message):
+    # Nobody can be looked up now: the page renders as for a visitor (Flask-Login's template
+    # context would load the user again, from the database that is down).
+    g._login_user = login_manager.anonymous_user()
+    try:
+        body, status = _render(None, 503, message)
+    except Exception:
+        # The page itself needed something that is down: the same words, without the layout.
+        title, default = MESSAGES[503]
+        text = escape(message or default)
+        body, status = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>", 503
+    return current_app.make_response((body, status))

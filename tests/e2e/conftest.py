@@ -8,6 +8,7 @@ so cookies never leak between tests.
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -51,11 +52,19 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(app, server_env, tmp_root):
     """gunicorn (one gevent worker) serving the test database; `live_server("/path")` → URL."""
+    with serve(server_env, tmp_root) as server:
+        yield server
+
+
+@contextmanager
+def serve(server_env, tmp_root, ready="/healthz", **settings):
+    """A gunicorn serving the test database with `settings` on top of the tests' own; up
+    once `ready` answers 200."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Links in emails point at this server, so a test can follow them as they are.
     # A short heartbeat: streams notice ended sessions within seconds, not 15 s.
-    env = {**server_env, "PORTAL_BASE_URL": url, "SSE_HEARTBEAT_SECONDS": "2"}
+    env = {**server_env, "PORTAL_BASE_URL": url, "SSE_HEARTBEAT_SECONDS": "2", **settings}
     log_path = os.path.join(tmp_root, f"live-server-{port}.log")
     command = [
         sys.executable,
@@ -80,18 +89,20 @@ def live_server(app, server_env, tmp_root):
         )
     server = LiveServer(url, process, log_path)
     try:
-        wait_for_http(server("/healthz"), timeout=60, process=process)
+        wait_for_http(server(ready), timeout=60, process=process)
     except AssertionError as exc:
         process.kill()
         process.wait(10)
         raise AssertionError(f"{exc}\n--- server log ---\n{server.log()[-4000:]}") from exc
-    yield server
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 @pytest.fixture(scope="session")

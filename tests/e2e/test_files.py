@@ -9,11 +9,11 @@ from tests.files_helpers import png
 pytestmark = pytest.mark.e2e
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-# Note whether the bar was shown while htmx reported progress, and how far it got.
+# Note whether the bar was shown while the composer reported progress, and how far it got.
 RECORD_PROGRESS = """() => {
   const bar = document.getElementById("upload-progress");
   window.progressSeen = [false, 0];
-  document.getElementById("composer").addEventListener("htmx:xhr:progress", () => {
+  document.getElementById("composer").addEventListener("composer:progress", () => {
     const [shown, furthest] = window.progressSeen;
     window.progressSeen = [shown || !bar.hidden, Math.max(bar.value, furthest)];
   });

@@ -2,13 +2,16 @@
 moto's server mode on a local port."""
 
 import os
+import re
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import boto3
 import pytest
 
+from portal.messaging.uploads import STORAGE_NAME
 from tests.files_helpers import attachments, png, send, stored_files
 from tests.helpers import free_port
 
@@ -122,3 +125,42 @@ def test_missing_object_is_a_404_not_a_500(app, client, people, make_room, bucke
     (pdf,) = attachments(app)
     bucket.delete_object(Bucket=BUCKET, Key=f"uploads/{pdf.storage_name}")
     assert client.get(f"/files/{pdf.id}/terms.pdf").status_code == 404
+
+
+ODD_NAMES = [
+    "../../etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "a/../../b.pdf",
+    "%2e%2e%2fkey.pdf",
+    "uploads/../../other-bucket-key.pdf",
+    "名前 ?#%&=+.pdf",
+    " .hidden ",
+]
+
+
+def test_odd_and_hostile_file_names_never_shape_a_bucket_key(
+    app, client, people, make_room, bucket
+):
+    """The key is the server-made storage name: a name with ../ or odd characters is only
+    ever the download's label, never a path in the bucket."""
+    room = make_room("Files")
+    client.login("staff@example.test")
+    contents = {name: f"file {n}".encode() for n, name in enumerate(ODD_NAMES)}
+    response = send(client, room, [(data, name) for name, data in contents.items()], "odd")
+    assert response.status_code == 302
+    stored = attachments(app)
+    assert len(stored) == len(ODD_NAMES)
+    for key in keys(bucket):
+        assert key.startswith("uploads/") and STORAGE_NAME.match(key.removeprefix("uploads/"))
+        assert ".." not in key
+    for attachment, data in zip(stored, contents.values(), strict=True):
+        assert "/" not in attachment.filename and "\\" not in attachment.filename
+        download = client.get(f"/files/{attachment.id}/{quote(attachment.filename, safe='')}")
+        assert download.status_code == 200 and download.data == data
+    # A download URL whose name part climbs out reaches this attachment or nothing.
+    first = stored[0]
+    climbing = client.get(f"/files/{first.id}/..%2F..%2Fuploads%2Fother")
+    assert climbing.status_code in (200, 404)
+    if climbing.status_code == 200:
+        assert climbing.data == contents[ODD_NAMES[0]]
+    assert re.fullmatch(r"[^/\\]+", first.filename)

@@ -50,7 +50,7 @@ def test_composer_offers_files_with_progress(client, people, room_id):
     client.login("staff@example.test")
     page = client.get(f"/app/rooms/{room_id}").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page
-    assert 'hx-encoding="multipart/form-data"' in page
+    assert '<ol id="outbox"' in page  # where upload.js shows messages not sent yet
     assert '<label for="files">Attach files</label>' in page
     assert 'type="file" id="files" name="files" multiple' in page
     assert '<progress id="upload-progress"' in page

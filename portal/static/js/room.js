@@ -175,6 +175,11 @@
     else if (event.detail.room_id === null) catchUp();
   });
 
+  // Our own message, sent by the composer (upload.js): the live copy may be there already.
+  document.addEventListener("composer:sent", function (event) {
+    insert(event.detail.html);
+    toBottom(true);
+  });
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target === list) {
       tidy();

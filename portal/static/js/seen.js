@@ -70,7 +70,7 @@
       placeSeen();
     }
   });
-  ["live:message", "chat:message-replaced", "htmx:afterSwap"].forEach(function (name) {
+  ["live:message", "chat:message-replaced", "htmx:afterSwap", "composer:sent"].forEach(function (name) {
     document.addEventListener(name, function () {
       setTimeout(mode === "plain" ? placeSeen : tidy, 0);
     });
