@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.messaging.reading import ensure_read_state
 from portal.models import Message, NotificationLog, Participant, ReadState, User
 from portal.models.base import utcnow
+from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION, REMINDER
 from portal.notify.log import FAILED, DeliveryError, deliver, record
 from portal.notify.recipients import advance, unread
@@ -37,6 +38,12 @@ def _remindable(now):
     emailed_before = now - timedelta(seconds=config["REMINDER_INTERVAL_SECONDS"])
     return (
         User.recap.is_(None),  # who chose a daily or weekly recap gets that instead
+        # A client hears first from the client email: a reminder only repeats what one told
+        # (its job runs at the delay, the round may run first; a lost job is swept).
+        or_(
+            User.kind != CLIENT,
+            Message.id <= func.coalesce(ReadState.notified_through_message_id, 0),
+        ),
         Message.created_at <= now - timedelta(seconds=config["CLIENT_NOTIFY_DELAY_SECONDS"]),
         Message.id > func.coalesce(ReadState.reminded_through_message_id, 0),
         or_(ReadState.notified_at.is_(None), ReadState.notified_at <= emailed_before),
