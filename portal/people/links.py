@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.mail import send_email
 from portal.models import Invitation
 from portal.models.base import utcnow
 
@@ -87,6 +88,36 @@ def use_link(link, now=None):
         .values(used_at=now or utcnow())
     )
     return result.rowcount == 1
+
+
+#: The emailed links: (page path before the token, TTL setting, subject, email template).
+EMAILED = {
+    RESET: (
+        "/password/reset/",
+        "PASSWORD_RESET_TTL_SECONDS",
+        "Reset your {portal} password",
+        "password_reset",
+    ),
+    LOGIN: ("/login/link/", "LOGIN_LINK_TTL_SECONDS", "Your login link for {portal}", "login_link"),
+}
+
+
+def email_link(user, purpose, now=None):
+    """Issue a `purpose` link (one of EMAILED) for `user` and email it."""
+    path, ttl_setting, subject, template = EMAILED[purpose]
+    config = current_app.config
+    ttl_seconds = config[ttl_setting]
+    token = issue_link(user, purpose, ttl_seconds, now=now)
+    db.session.commit()
+    send_email(
+        user.email,
+        subject.format(portal=config["PORTAL_NAME"]),
+        template,
+        recipient_name=user.name,
+        user=user,
+        link=absolute_url(f"{path}{token}"),
+        ttl_minutes=max(1, ttl_seconds // 60),
+    )
 
 
 def absolute_url(path):

@@ -5,7 +5,6 @@ use, short-lived, and spent only by a POST (mail scanners that fetch links must 
 from flask import current_app
 
 from portal.extensions import db
-from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.models.users import INTERNAL
 from portal.people import links
@@ -35,18 +34,7 @@ def request_login_link(email, now=None):
     if user is None or not user.may_log_in or not allowed_for(user):
         links.new_token()  # the same token and hashing work as a real request
         return
-    ttl = current_app.config["LOGIN_LINK_TTL_SECONDS"]
-    token = links.issue_link(user, links.LOGIN, ttl, now=now)
-    db.session.commit()
-    send_email(
-        user.email,
-        f"Your login link for {current_app.config['PORTAL_NAME']}",
-        "login_link",
-        recipient_name=user.name,
-        user=user,
-        link=links.absolute_url(f"/login/link/{token}"),
-        ttl_minutes=max(1, ttl // 60),
-    )
+    links.email_link(user, links.LOGIN, now=now)
 
 
 def login_link(token, now=None):

@@ -1,9 +1,6 @@
 """Verbs on passwords: the rules, reset by email, and change."""
 
-from flask import current_app
-
 from portal.extensions import db
-from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.people import links
 from portal.people.sessions import revoke_sessions
@@ -48,18 +45,7 @@ def request_password_reset(email, now=None):
         # The same token and hashing work as a real request.
         links.new_token()
         return
-    ttl = current_app.config["PASSWORD_RESET_TTL_SECONDS"]
-    token = links.issue_link(user, links.RESET, ttl, now=now)
-    db.session.commit()
-    send_email(
-        user.email,
-        f"Reset your {current_app.config['PORTAL_NAME']} password",
-        "password_reset",
-        recipient_name=user.name,
-        user=user,
-        link=links.absolute_url(f"/password/reset/{token}"),
-        ttl_minutes=ttl // 60,
-    )
+    links.email_link(user, links.RESET, now=now)
 
 
 def reset_link(token, now=None):
