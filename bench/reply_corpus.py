@@ -47,6 +47,7 @@ class Case:
     html: bool = False
     forbidden_words: list = field(default_factory=list)
     also_exact: list = field(default_factory=list)  # the reference's own output, if other
+    message: object = None  # the corpus's own email, when it is one (plain and HTML parts)
 
 
 def norm(line):
@@ -58,6 +59,8 @@ def lines(text):
 
 
 def as_email(case):
+    if case.message is not None:
+        return case.message
     message = EmailMessage(policy=email.policy.default)
     message["From"] = "client@example.test"
     message["Subject"] = "Re: a question"
@@ -99,7 +102,9 @@ def talon_cases(root):
         if os.path.exists(expected_path):
             with open(expected_path) as f:
                 expected = f.read().strip()
-        yield _text_case(f"standard_replies/{name}", body, expected)
+        case = _text_case(f"standard_replies/{name}", body, expected)
+        case.message = message
+        yield case
     html_dir = os.path.join(fixtures, "html_replies")
     for name in sorted(os.listdir(html_dir)):
         with open(os.path.join(html_dir, name), encoding="utf8") as f:
@@ -111,7 +116,9 @@ def talon_cases(root):
     with open(os.path.join(fixtures, "reply-quotations-share-block.eml"), "rb") as f:
         message = email.message_from_binary_file(f, policy=email.policy.default)
     body = message.get_body(("plain",)).get_content()
-    yield Case("reply-quotations-share-block.eml", body, [], [], forbidden_words=["From"])
+    yield Case(
+        "reply-quotations-share-block.eml", body, [], [], forbidden_words=["From"], message=message
+    )
 
 
 def talon_inline_cases(root):
@@ -207,12 +214,12 @@ def _lines(fragment):
 # --- run ---------------------------------------------------------------------------------
 
 
-def run(title, cases, verbose):
+def run(title, cases, verbose, prefer=("plain", "html")):
     """Print one line of figures; (number of cuts, share exact-or-acceptable)."""
     counts = {"exact": 0, "acceptable": 0, "wrong": 0}
     cuts = leaks = 0
     for case in cases:
-        got = reply_text(as_email(case))
+        got = reply_text(as_email(case), prefer=prefer)
         verdict, cut, leak = judge(case, got)
         counts[verdict] += 1
         cuts += bool(cut)
@@ -245,6 +252,10 @@ def main(argv=None):
         run("  fixtures", fixtures, args.verbose)
         run("  inline", inline, 0)
         results.append(run("talon", fixtures + inline, 0))
+        # The emails that carry both parts: the plain part (used) against the HTML part.
+        both = [c for c in fixtures if c.message and c.message.get_body(("html",))]
+        run("  both, plain", both, 0)
+        run("  both, HTML", both, args.verbose, prefer=("html", "plain"))
     if args.zapier:
         results.append(run("zapier", list(zapier_cases(args.zapier)), args.verbose))
     met = all(cuts == 0 and share >= 0.97 for cuts, share in results)

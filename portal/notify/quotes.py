@@ -23,12 +23,17 @@ import re
 _VERBS = (
     r"wrote|writes|sent|schreef|geschreven|schrieb|geschrieben|a\s+écrit|écrit|escribió|"
     r"escreveu|ha\s+scritto|scrisse|napisał|napisała|napisał\(a\)|napsal|napsala|skrev|"
-    r"kirjoitti|написал|написала|пишет|đã\s+viết|yazdı|írta"
+    r"pisze|kirjoitti|написал|написала|пишет|đã\s+viết|yazdı|írta"
 )
 # How an attribution starts: "On", "Op", "Le", "Am", "El", "Em", "Il giorno", "In data",
 # "W dniu", "Dne", "Den", "På", "Vào", or a date.
 _LEADS = r"(?:(?:on|op|le|am|el|em|il\s+giorno|in\s+data|w\s+dniu|dne|den|på|vào)\b|\d)"
 _EMAIL = r"<?\s*(?:mailto:)?[^\s<>@]+@[^\s<>@]+\s*>?"
+# What a mail program's attribution has and a client's sentence ("On 3 May the bank
+# wrote:") has not: an address, a time of day, a year or a numeric date.
+_EVIDENCE = re.compile(
+    rf"{_EMAIL}|\b\d{{1,2}}[:.]\d{{2}}\b|\b(?:19|20)\d{{2}}\b|\b\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}\b"
+)
 _ATTRIBUTION = re.compile(
     rf"^\s*-*\s*(?P<lead>{_LEADS})?.*?(?:{_VERBS})\s*:?\s*-*\s*$", re.IGNORECASE
 )
@@ -216,13 +221,15 @@ def _strength(joined):
     drop everything below it, even with no `>` marking the quote)."""
     if _DASHED_WROTE.match(joined) or _DATE_ONLY.match(joined) or _TIME_ADDRESS.match(joined):
         return "strong"
-    if _VERB_THEN_NAME.match(joined) and re.search(rf"\d|{_EMAIL}", joined):
+    if not _EVIDENCE.search(joined):
+        return None
+    if _VERB_THEN_NAME.match(joined):
         return "strong"
     match = _ATTRIBUTION.match(joined)
-    # A date or an address is what tells "On Monday, Jo <jo@x.com> wrote:" from a sentence.
-    if match is None or not re.search(rf"\d|{_EMAIL}", joined):
+    if match is None:
         return None
-    if match.group("lead") and joined.rstrip(" -").endswith(":"):
+    # "On …, Name <addr> wrote" without its colon is still sure: a sentence has no address.
+    if match.group("lead") and (joined.rstrip(" -").endswith(":") or "@" in joined):
         return "strong"
     return "weak"
 

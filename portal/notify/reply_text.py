@@ -50,14 +50,14 @@ def sender_addresses(email, envelope_from=None):
     return found
 
 
-def reply_text(email):
+def reply_text(email, prefer=("plain", "html")):
     """The new text of the reply: HTML converted, quoted history removed, signature kept.
 
     The plain part is preferred: every mail program marks its quote there with `>` or an
     attribution line. An HTML-only reply first loses the elements mail programs wrap the
     quote in, then goes through the same line rules (bench/reply_corpus.py measures both).
     """
-    part = email.get_body(preferencelist=("plain", "html"))
+    part = email.get_body(preferencelist=prefer)
     if part is None:
         return ""
     text = _content(part)
