@@ -46,7 +46,7 @@ SECOND = "> Tax return 2026 (1 unread message)"
 
 def quoted(email):
     text, _html = parts(email)
-    return "\n".join(f"> {line}".rstrip() for line in text.split("\n"))
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
 
 
 ATTRIBUTION = "On Thu, Nov 26, 2026 at 11:00 AM Portal <no-reply@portal.test> wrote:"
