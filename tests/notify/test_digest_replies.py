@@ -221,3 +221,33 @@ def test_an_answer_is_sent_at_once_when_redis_is_down(people, rooms, digest, out
     [outcome] = receive(reply(address_of(digest), text=text))
     assert outcome.status == inbound.ANSWERED
     assert outbox.messages("client@example.test")[-1]["Subject"] == "Your reply was not posted"
+
+
+def test_an_html_only_answer_quoting_only_one_room_is_posted_there(people, rooms, digest):
+    taxes, payroll = rooms
+    html = (
+        "<div>Yes, the hours are final.</div>"
+        '<div class="gmail_quote"><div class="gmail_attr">On Thu, Nov 26, 2026 at 11:00 AM '
+        "Portal &lt;no-reply@portal.test&gt; wrote:</div><blockquote><h2>Payroll</h2>"
+        "<p>Are the March hours final?</p>"
+        f'<p><a href="http://portal.test/portal/rooms/{payroll.id}">Open “Payroll”</a></p>'
+        "</blockquote></div>"
+    )
+    email = reply(address_of(digest))
+    email.set_content(html, subtype="html")
+    [outcome] = receive(email)
+    assert outcome.status == inbound.POSTED
+    assert bodies(payroll)[-1] == "Yes, the hours are final."
+
+
+def test_an_html_only_answer_quoting_the_whole_digest_is_answered(people, rooms, digest):
+    html = digest.get_body(preferencelist=("html",)).get_content()
+    email = reply(address_of(digest))
+    email.set_content(
+        f'<div>Done.</div><div class="gmail_quote"><blockquote>{html}</blockquote></div>',
+        subtype="html",
+    )
+    [outcome] = receive(email)
+    assert outcome.status == inbound.ANSWERED
+    [job] = answer_jobs()
+    assert job.args[4] == "Done."
