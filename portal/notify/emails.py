@@ -121,13 +121,14 @@ def build_email_for(row):
     zone = zone_for(user)
     if len(digests) == 1:
         headers.update(room_headers(user, digests[0].room))
-    headers.update(reply_headers(user, digests))
+    headers.update(reply_headers(user, digests, row.id))
     return {
         "to": user.email,
         "subject": _subject(row.kind, digests, len(messages)),
         "template": "recap" if row.kind in RECAPS else row.kind,
         "period": RECAPS.get(row.kind),
         "headers": headers,
+        "answerable": "Reply-To" in headers,
         "message_id": message_id(row),
         "recipient_name": one_line(user.name),
         "rooms": digests,

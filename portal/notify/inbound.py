@@ -1,7 +1,12 @@
 """Replies by email: check the address, the sender and the right to post, then post once.
 
-Shared by the `mail-in` SMTP process and `POST /inbound/email`. A refused reply is logged
-like a bounce and posts nothing; an auto-reply or a re-delivered email is dropped quietly.
+Shared by the `mail-in` SMTP process and `POST /inbound/email`. A reply that is not posted
+is never silent: when it comes from the person its address was made for, they get an
+automatic answer by email (reply_answers.py: why, a link to each room, their text) and the
+email is accepted (ANSWERED: SMTP 250, HTTP 200); otherwise it is refused (REFUSED: SMTP
+550 / HTTP 422, logged like a bounce). An auto-reply or a re-delivered email is dropped
+quietly. A reply to a digest (an email about several rooms) is posted to the room it
+answers when reply_rooms.py can tell which.
 """
 
 import email
@@ -10,13 +15,22 @@ import logging
 from dataclasses import dataclass
 from email import policy
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
 from portal.messaging.messages import MessageError, post_message
-from portal.models import InboundEmail, Participant, Room, User
-from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
+from portal.models import InboundEmail, NotificationLog, Participant, Room, User
+from portal.notify.replies import (
+    DIGEST,
+    ReplyTokenError,
+    read_token,
+    redacted,
+    token_from_address,
+)
+from portal.notify.reply_answers import answer_later
+from portal.notify.reply_rooms import room_answered
 from portal.notify.reply_text import (
     auto_reply_reason,
     reply_files,
@@ -26,6 +40,7 @@ from portal.notify.reply_text import (
 
 log = logging.getLogger("portal.mail_in")
 POSTED, DUPLICATE, IGNORED, REFUSED = "posted", "duplicate", "ignored", "refused"
+ANSWERED = "answered"  # not posted, and the person was told so by email
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 
 
@@ -39,7 +54,12 @@ class Outcome:
 
 
 class Refused(Exception):
-    """A reply that must not be posted, with the reason the bounce gives."""
+    """A reply that must not be posted, with the reason the bounce gives; `words` and
+    `advice` are what the answer email tells the person, `room_ids` the rooms it links."""
+
+    def __init__(self, reason, words=None, advice=None, room_ids=()):
+        super().__init__(reason)
+        self.words, self.advice, self.room_ids = words or f"{reason}.", advice, list(room_ids)
 
 
 def parse(raw):
@@ -76,30 +96,91 @@ def receive(raw, envelope_from=None, recipients=None):
 
 
 def _receive_one(raw, message, envelope_from, address):
+    token = None
     try:
-        user, room = _author_and_room(address, message, envelope_from)
+        token = _read(address)
+        user, room = _author_and_room(token, message, envelope_from)
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
+        user = db.session.get(User, token[0]) if token is not None else None
+        if user is not None and _may_answer(user, message, envelope_from):
+            key = _email_key(raw, message, f"{user.id}:{address}")
+            text = reply_text(message)
+            answer_later(key, user.id, exc.words, exc.advice, exc.room_ids, text, _msgid(message))
+            log.warning(
+                "mail-in: did not post mail from <%s> to <%s> (%s); the person is told by email",
+                envelope_from,
+                redacted(address),
+                exc,
+            )
+            return Outcome(ANSWERED, str(exc))
         _bounce(envelope_from or message.get("From"), address, str(exc))
         return Outcome(REFUSED, str(exc))
 
 
-def _author_and_room(address, message, envelope_from):
-    """The token's user and room if that user may still post there from this sender."""
+def _read(address):
     try:
-        user_id, room_id, participant_id, issued_at = read_token(token_from_address(address))
+        return read_token(token_from_address(address))
     except ReplyTokenError as exc:
         raise Refused(str(exc)) from exc
-    user, room = db.session.get(User, user_id), db.session.get(Room, room_id)
-    participant = db.session.get(Participant, participant_id)
+
+
+def _may_answer(user, message, envelope_from):
+    """Answer only the person the address was made for, writing from their own address."""
+    return user.may_log_in and user.email.lower() in sender_addresses(message, envelope_from)
+
+
+def _msgid(message):
+    return " ".join(str(message.get("Message-ID") or "").split()) or None
+
+
+def _author_and_room(token, message, envelope_from):
+    """The token's user and room if that user may still post there from this sender."""
+    user_id, room_id, third_id, issued_at = token
+    user = db.session.get(User, user_id)
+    if room_id == DIGEST:
+        room = _digest_room(user, third_id, message)
+        mine = (Participant.user_id == user_id, Participant.room_id == room.id)
+        participant = db.session.scalar(select(Participant).where(*mine))
+    else:
+        room, participant = db.session.get(Room, room_id), db.session.get(Participant, third_id)
     if not _same_participant(participant, user, room, issued_at):
-        raise Refused("the person is no longer a participant of this conversation")
+        raise Refused(
+            "the person is no longer a participant of this conversation",
+            words="you are no longer a participant of this conversation.",
+        )
     if user.email.lower() not in sender_addresses(message, envelope_from):
         raise Refused("the sender is not the person this reply address was sent to")
     if not access.can_post(user, room):
-        raise Refused("the person may no longer post in this conversation")
+        words = (
+            f"the conversation “{room.title}” is archived."
+            if room.is_archived
+            else "you may no longer post in this conversation."
+        )
+        raise Refused("the person may no longer post in this conversation", words, None, [room.id])
     return user, room
+
+
+def _digest_room(user, notification_id, message):
+    """The room a reply to a digest answers, among the rooms the digest covered."""
+    row = db.session.get(NotificationLog, notification_id)
+    if user is None or row is None or row.user_id != user.id:
+        raise Refused("the reply address is not valid")
+    room_ids = sorted(int(i) for i in row.ranges) if row.ranges else [row.room_id]
+    rooms = list(db.session.scalars(select(Room).where(Room.id.in_(room_ids))))
+    room = room_answered(message, rooms)
+    if room is None:
+        raise Refused(
+            "the reply to an email about several conversations does not say which it answers",
+            words="we could not tell which conversation it answers.",
+            advice=(
+                "Reply to the email again and write your answer below the part about that "
+                "conversation, or answer in the conversation itself:"
+            ),
+            room_ids=room_ids,
+        )
+    return room
 
 
 def _same_participant(participant, user, room, issued_at):
@@ -114,9 +195,8 @@ def _same_participant(participant, user, room, issued_at):
 
 def _post_once(raw, message, user, room):
     """Post the reply unless this email was already posted to this room as this user."""
-    header = " ".join(str(message.get("Message-ID") or "").split())
-    source = header.encode() if header else raw
-    digest = hashlib.sha256(source + f"\n{user.id}:{room.id}".encode()).hexdigest()
+    header = _msgid(message) or ""
+    digest = _email_key(raw, message, f"{user.id}:{room.id}")
     record = InboundEmail(
         key=digest, message_id_header=header[:255], user_id=user.id, room_id=room.id
     )
@@ -135,6 +215,13 @@ def _post_once(raw, message, user, room):
     db.session.commit()
     log.info("mail-in: posted message %s to room %s as %s", posted.id, room.id, user.email)
     return Outcome(POSTED, message_id=posted.id)
+
+
+def _email_key(raw, message, suffix):
+    """This email (its Message-ID, else its bytes) for this person and room or address."""
+    header = _msgid(message)
+    source = header.encode() if header else raw
+    return hashlib.sha256(source + f"\n{suffix}".encode()).hexdigest()
 
 
 def _bounce(sender, address, reason):

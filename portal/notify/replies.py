@@ -4,6 +4,10 @@ The token is signed with the app secret (rotating `SECRET_KEY` kills every addre
 after `REPLY_TOKEN_MAX_AGE_SECONDS`, and names the participant row: removing someone from the
 room kills the addresses they were sent, even once they are added back (a new row, added
 after the token was issued).
+
+An email about several rooms (a digest) gets a digest address instead: room id `DIGEST` (0,
+no room has it) and, in the participant's place, the notification row the email was sent
+for; inbound.py finds the room the reply answers among the rooms that row covers.
 """
 
 import re
@@ -17,6 +21,7 @@ from portal.extensions import db
 from portal.models import Participant
 
 _SALT = "portal.reply-by-email"
+DIGEST = 0  # the room id of a digest address: "one of the rooms of this notification"
 _LOCAL_PART = re.compile(r"^reply\+([A-Za-z0-9_.-]{10,200})$")
 
 
@@ -51,18 +56,40 @@ def reply_address(user_id, room_id):
     )
     if participant_id is None:
         return None
+    return _address(user_id, room_id, participant_id)
+
+
+def digest_address(user_id, notification_id):
+    """The reply address of an email about several rooms (its NotificationLog row)."""
+    return _address(user_id, DIGEST, notification_id)
+
+
+def _address(*ids):
     # Compact (base-36 ids) so the address stays within SMTP's 64-character local part.
-    value = "-".join(_base36(i) for i in (user_id, room_id, participant_id))
+    value = "-".join(_base36(i) for i in ids)
     token = _signer().sign(value).decode()
     return f"reply+{token}@{reply_domain()}"
 
 
-def reply_headers(user, digests):
-    """`Reply-To` for an email about exactly one room the user takes part in, else nothing."""
-    if len(digests) != 1:
-        return {}
-    address = reply_address(user.id, digests[0].room.id)
+def reply_headers(user, digests, notification_id=None):
+    """`Reply-To` for an email about one room the user takes part in, or about several
+    (a digest address, given the notification row's id); else nothing."""
+    if len(digests) == 1:
+        address = reply_address(user.id, digests[0].room.id)
+    elif digests and notification_id is not None and _takes_part(user, digests):
+        address = digest_address(user.id, notification_id)
+    else:
+        address = None
     return {"Reply-To": f"<{address}>"} if address else {}
+
+
+def _takes_part(user, digests):
+    """The user is a participant of one of the rooms (all-rooms staff may be of none)."""
+    room_ids = [digest.room.id for digest in digests]
+    query = select(Participant.id).where(
+        Participant.user_id == user.id, Participant.room_id.in_(room_ids)
+    )
+    return db.session.scalar(query.limit(1)) is not None
 
 
 def token_from_address(address):
@@ -83,7 +110,9 @@ def redacted(address):
 
 
 def read_token(token):
-    """(user id, room id, participant id, issued at); ReplyTokenError if forged or expired."""
+    """(user id, room id, participant id, issued at); ReplyTokenError if forged or expired.
+
+    For a digest address: (user id, DIGEST, notification row id, issued at)."""
     max_age = current_app.config["REPLY_TOKEN_MAX_AGE_SECONDS"]
     try:
         value, issued_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)

@@ -145,7 +145,9 @@ def test_replying_to_a_real_notification_posts_text_and_file_live(stack, app, pe
     [live] = of_type(events, "message")
     assert live["room_id"] == room_id and "Signed and attached." in live["html"]
     assert "ready to sign" not in live["html"]
-    assert _bodies(app, people["client"].id) == [("Signed and attached.", ["signature.png"])]
+    # The sign-off is the client's own text: kept (only the quote goes).
+    signed = "Signed and attached.\n\nBest,\nCleo"
+    assert _bodies(app, people["client"].id) == [(signed, ["signature.png"])]
 
 
 def test_nothing_is_posted_for_a_bad_reply(stack, app, people, room_id):
@@ -186,7 +188,12 @@ def test_nothing_is_posted_for_a_bad_reply(stack, app, people, room_id):
     with app.app_context():
         set_participants(db.session.get(Room, room_id), user(people["staff"]), [])
         db.session.remove()
-    with pytest.raises(smtplib.SMTPDataError) as removed:
-        _send(stack, reply(address, text="Still here?"))
-    assert removed.value.smtp_code == 550
+    # Removed: accepted (250) and not posted; the client is told by an automatic answer.
+    _send(stack, reply(address, text="Still here?"))
+    sink = stack["sink"]
+    _wait(lambda: sink.messages("reply_not_posted"), what="the automatic answer")
+    [answer] = sink.messages("reply_not_posted")
+    text = answer.get_body(preferencelist=("plain",)).get_content()
+    assert "you are no longer a participant of this conversation" in text
+    assert "> Still here?" in text
     assert _bodies(app, people["client"].id) == [("Only once, please", [])]

@@ -90,7 +90,8 @@ def test_an_attachment_over_the_limit_posts_nothing(people, room, app, monkeypat
 
     [outcome] = receive(email)
 
-    assert outcome.status == inbound.REFUSED and "larger than 1 MB" in outcome.reason
+    # Not posted, and the client is told so by email (accepted: SMTP 250, HTTP 200).
+    assert outcome.status == inbound.ANSWERED and "larger than 1 MB" in outcome.reason
     assert posted_by(people["client"]) == []
     assert db.session.scalar(select(func.count(InboundEmail.id))) == 0
 
@@ -151,13 +152,13 @@ def test_a_removed_participant_can_no_longer_reply_even_once_added_back(people, 
     address = reply_address(people["client"].id, room.id)
     staff = user(people["staff"])
     set_participants(room, staff, [])
-    assert receive(reply(address))[0].status == inbound.REFUSED
+    assert receive(reply(address))[0].status == inbound.ANSWERED
     set_participants(room, staff, [people["client"].id])
     # Added back a minute later (SQLite may even reuse the participant row's id).
     db.session.execute(update(Participant).values(added_at=utcnow() + timedelta(minutes=1)))
     db.session.commit()
-    [outcome] = receive(reply(address))
-    assert outcome.status == inbound.REFUSED
+    [outcome] = receive(reply(address, text="Still here?"))
+    assert outcome.status == inbound.ANSWERED
     assert "no longer a participant" in outcome.reason
     assert posted_by(people["client"]) == []
 
@@ -165,7 +166,8 @@ def test_a_removed_participant_can_no_longer_reply_even_once_added_back(people, 
 def test_a_deactivated_user_or_an_archived_room_refuses_the_reply(people, room):
     address = reply_address(people["client"].id, room.id)
     archive_room(room)
-    assert receive(reply(address))[0].status == inbound.REFUSED
+    assert receive(reply(address))[0].status == inbound.ANSWERED
+    # A deactivated person is not emailed: only the SMTP refusal.
     db.session.get(User, people["client"].id).active = False
     db.session.commit()
     assert receive(reply(address))[0].status == inbound.REFUSED
