@@ -150,6 +150,8 @@ def from_environment(instance):
         # Shared secret for POST /inbound/email; unset turns the endpoint off (404).
         "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET") or None,
         "INBOUND_MAX_BYTES": max_upload_mb * 10 * 1024 * 1024,
+        # Longest line mail-in takes in a message (RFC 5321 says 1,000; Outlook writes more).
+        "INBOUND_MAX_LINE_OCTETS": _int("INBOUND_MAX_LINE_OCTETS", 65536),
         # Server-side login sessions: at most this old, and ended after this long unused.
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 30 * 24),
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 7 * 24),

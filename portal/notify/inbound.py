@@ -7,6 +7,7 @@ like a bounce and posts nothing; an auto-reply or a re-delivered email is droppe
 import email
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from email import policy
 
@@ -27,6 +28,12 @@ from portal.notify.reply_text import (
 log = logging.getLogger("portal.mail_in")
 POSTED, DUPLICATE, IGNORED, REFUSED = "posted", "duplicate", "ignored", "refused"
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+# A reply is a few parts deep (mixed > alternative > related > image); mail programs stay
+# well under these. Deeper or larger structures are refused before the recursive parser
+# in the stdlib can run out of stack on them.
+MAX_MIME_DEPTH = 20
+MAX_MIME_PARTS = 500
+_MULTIPART = re.compile(rb"^content-type:\s*(multipart|message)/", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -36,15 +43,50 @@ class Outcome:
     status: str
     reason: str = ""
     message_id: int | None = None
+    # The RFC 3463 enhanced status code of a refusal.
+    permanent_code: str = "5.7.1"
 
 
 class Refused(Exception):
     """A reply that must not be posted, with the reason the bounce gives."""
 
 
+class Unparseable(Refused):
+    """An email that can never be read, however often it is sent: a permanent refusal."""
+
+
 def parse(raw):
-    """The email as a stdlib EmailMessage."""
-    return email.message_from_bytes(raw, policy=policy.default)
+    """The email as a stdlib EmailMessage; Unparseable past the nesting and part caps."""
+    # Every nested part declares a multipart or message type: an upper bound, read cheaply.
+    if len(_MULTIPART.findall(raw)) > MAX_MIME_PARTS:
+        raise Unparseable(f"the email has more than {MAX_MIME_PARTS} parts")
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+    except RecursionError as exc:
+        raise Unparseable("the email is nested too deeply to be read") from exc
+    _check_structure(message)
+    return message
+
+
+def _check_structure(message):
+    """Unparseable when the parts nest deeper than MAX_MIME_DEPTH or number over MAX_MIME_PARTS."""
+    stack, count = [(message, 0)], 0
+    while stack:
+        part, depth = stack.pop()
+        count += 1
+        if depth > MAX_MIME_DEPTH:
+            raise Unparseable(f"the email nests parts more than {MAX_MIME_DEPTH} deep")
+        if count > MAX_MIME_PARTS:
+            raise Unparseable(f"the email has more than {MAX_MIME_PARTS} parts")
+        if part.is_multipart():
+            stack.extend((child, depth + 1) for child in part.get_payload())
+
+
+def envelope_sender(mail_from):
+    """The envelope sender as handed over: None when unknown, "" for the null sender `<>`."""
+    if mail_from is None:
+        return None
+    return mail_from.strip().strip("<>").strip()
 
 
 def reply_recipients(message, recipients=None):
@@ -63,7 +105,13 @@ def _addresses(message, name):
 
 def receive(raw, envelope_from=None, recipients=None):
     """Handle one inbound email; one Outcome per reply address it was sent to."""
-    message = parse(raw)
+    # SMTP servers hand over `MAIL FROM:<>` (bounces, auto-replies) as "<>": the null sender.
+    envelope_from = envelope_sender(envelope_from)
+    try:
+        message = parse(raw)
+    except Unparseable as exc:
+        _bounce(envelope_from, (recipients or ["-"])[0], str(exc), code="5.6.0")
+        return [Outcome(REFUSED, str(exc), permanent_code="5.6.0")]
     targets = reply_recipients(message, recipients)
     if not targets:
         _bounce(envelope_from, "-", "no reply address among the recipients")
@@ -137,8 +185,7 @@ def _post_once(raw, message, user, room):
     return Outcome(POSTED, message_id=posted.id)
 
 
-def _bounce(sender, address, reason):
+def _bounce(sender, address, reason, code="5.7.1"):
     """The bounce-style log line of a refused reply."""
-    log.warning(
-        "mail-in: bounced mail from <%s> to <%s>: 550 5.7.1 %s", sender, redacted(address), reason
-    )
+    line = "mail-in: bounced mail from <%s> to <%s>: 550 %s %s"
+    log.warning(line, sender, redacted(address), code, reason)
