@@ -21,6 +21,8 @@ def create_app(config=None):
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for warning in settings.deployment_warnings(app.config):
+        app.logger.warning("configuration: %s", warning)
     if app.config["TRUSTED_PROXIES"]:
         # Behind N proxies: client IP (rate limits) and scheme from X-Forwarded-*.
         hops = app.config["TRUSTED_PROXIES"]
