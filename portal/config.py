@@ -24,6 +24,17 @@ def _bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _choice(name, default, allowed):
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, not {value!r}")
+    return value
+
+
+def _list(name, default):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 def _accent(value):
     """PORTAL_ACCENT: a #rgb or #rrggbb colour (it is written into CSS and emails)."""
     if not re.fullmatch(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?", value):
@@ -156,6 +167,14 @@ def from_environment(instance):
         # Shared secret for POST /inbound/email; unset turns the endpoint off (404).
         "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET") or None,
         "INBOUND_MAX_BYTES": max_upload_mb * 10 * 1024 * 1024,
+        # Replies whose sender DKIM or a trusted MTA cannot confirm: "hold" them for the
+        # person to post from a link sent to their own address, or "post" them anyway.
+        "INBOUND_UNCONFIRMED": _choice("INBOUND_UNCONFIRMED", "hold", {"hold", "post"}),
+        # The authserv-id of the upstream MTA whose Authentication-Results are believed, and
+        # the addresses it connects from (mail-in reads the header only from those).
+        "INBOUND_TRUSTED_MTA": os.environ.get("INBOUND_TRUSTED_MTA") or None,
+        "INBOUND_TRUSTED_MTA_IPS": _list("INBOUND_TRUSTED_MTA_IPS", "127.0.0.1,::1"),
+        "HELD_REPLY_MAX_AGE_SECONDS": _int("HELD_REPLY_MAX_AGE_SECONDS", 7 * 24 * 3600),
         # Longest line mail-in takes in a message (RFC 5321 says 1,000; Outlook writes more).
         "INBOUND_MAX_LINE_OCTETS": _int("INBOUND_MAX_LINE_OCTETS", 65536),
         # Server-side login sessions: at most this old, and ended after this long unused.

@@ -2,6 +2,8 @@
 
 Shared by the `mail-in` SMTP process and `POST /inbound/email`. A refused reply is logged
 like a bounce and posts nothing; an auto-reply or a re-delivered email is dropped quietly.
+A reply whose sender cannot be confirmed (portal.notify.authentication) is held: the
+person gets a "Post my reply" email at their own address (portal.notify.held_replies).
 """
 
 import email
@@ -11,12 +13,17 @@ import re
 from dataclasses import dataclass
 from email import policy
 
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
 from portal.messaging.messages import MessageError, post_message
-from portal.models import InboundEmail, Participant, Room, User
+from portal.models import HeldReply, InboundEmail, Participant, Room, User
+from portal.models.base import utcnow
+from portal.notify import held_replies
+from portal.notify.authentication import confirm_sender
 from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
 from portal.notify.reply_text import (
     auto_reply_reason,
@@ -27,12 +34,14 @@ from portal.notify.reply_text import (
 
 log = logging.getLogger("portal.mail_in")
 POSTED, DUPLICATE, IGNORED, REFUSED = "posted", "duplicate", "ignored", "refused"
+HELD = "held"
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 # A reply is a few parts deep (mixed > alternative > related > image); mail programs stay
 # well under these. Deeper or larger structures are refused before the recursive parser
 # in the stdlib can run out of stack on them.
 MAX_MIME_DEPTH = 20
 MAX_MIME_PARTS = 500
+MAX_MIME_CONTAINERS = 100  # multipart and message parts: forwarded emails nest a few each
 _MULTIPART = re.compile(rb"^content-type:\s*(multipart|message)/", re.IGNORECASE | re.MULTILINE)
 
 
@@ -57,9 +66,10 @@ class Unparseable(Refused):
 
 def parse(raw):
     """The email as a stdlib EmailMessage; Unparseable past the nesting and part caps."""
-    # Every nested part declares a multipart or message type: an upper bound, read cheaply.
-    if len(_MULTIPART.findall(raw)) > MAX_MIME_PARTS:
-        raise Unparseable(f"the email has more than {MAX_MIME_PARTS} parts")
+    # Every level of nesting declares a multipart or message type: counted cheaply, this
+    # keeps deep structures away from the parser (it recurses once per level).
+    if len(_MULTIPART.findall(raw)) > MAX_MIME_CONTAINERS:
+        raise Unparseable(f"the email has more than {MAX_MIME_CONTAINERS} nested parts")
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
     except RecursionError as exc:
@@ -103,8 +113,12 @@ def _addresses(message, name):
         yield from (a.addr_spec for a in getattr(value, "addresses", ()))
 
 
-def receive(raw, envelope_from=None, recipients=None):
-    """Handle one inbound email; one Outcome per reply address it was sent to."""
+def receive(raw, envelope_from=None, recipients=None, from_trusted_mta=False):
+    """Handle one inbound email; one Outcome per reply address it was sent to.
+
+    `from_trusted_mta`: the email came from INBOUND_TRUSTED_MTA, whose
+    Authentication-Results may then be believed.
+    """
     # SMTP servers hand over `MAIL FROM:<>` (bounces, auto-replies) as "<>": the null sender.
     envelope_from = envelope_sender(envelope_from)
     try:
@@ -120,12 +134,16 @@ def receive(raw, envelope_from=None, recipients=None):
     if reason:
         log.info("mail-in: ignored an automatic email from %s (%s)", envelope_from, reason)
         return [Outcome(IGNORED, reason) for _ in targets]
-    return [_receive_one(raw, message, envelope_from, target) for target in targets]
+    trusted = current_app.config["INBOUND_TRUSTED_MTA"] if from_trusted_mta else None
+    return [_receive_one(raw, message, envelope_from, target, trusted) for target in targets]
 
 
-def _receive_one(raw, message, envelope_from, address):
+def _receive_one(raw, message, envelope_from, address, trusted_mta):
     try:
-        user, room = _author_and_room(address, message, envelope_from)
+        user, room, participant = _author_and_room(address, message, envelope_from)
+        reason = _unconfirmed(raw, message, user, trusted_mta)
+        if reason and current_app.config["INBOUND_UNCONFIRMED"] == "hold":
+            return _hold(raw, message, user, room, participant, reason)
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
@@ -147,7 +165,56 @@ def _author_and_room(address, message, envelope_from):
         raise Refused("the sender is not the person this reply address was sent to")
     if not access.can_post(user, room):
         raise Refused("the person may no longer post in this conversation")
-    return user, room
+    return user, room, participant
+
+
+def _unconfirmed(raw, message, user, trusted_mta):
+    """Why the sender is not confirmed as the person, or None when they are."""
+    verdict = confirm_sender(raw, message, user.email, trusted_mta)
+    log.info("mail-in: sender of a reply as %s: %s", user.email, verdict.how)
+    return None if verdict.confirmed else verdict.how
+
+
+def _key(raw, message, user, room):
+    """The email's Message-ID (else its bytes), hashed with the user and the room."""
+    header = " ".join(str(message.get("Message-ID") or "").split())
+    source = header.encode() if header else raw
+    return header, hashlib.sha256(source + f"\n{user.id}:{room.id}".encode()).hexdigest()
+
+
+def _hold(raw, message, user, room, participant, reason):
+    """Keep the reply unposted and email the person a "Post my reply" link (once)."""
+    _header, key = _key(raw, message, user, room)
+    if db.session.scalar(select(InboundEmail.id).where(InboundEmail.key == key)):
+        return Outcome(DUPLICATE, "already posted")
+    held_replies.hold(raw, user, room, participant, key, reason, reply_text(message))
+    log.warning("mail-in: held a reply as %s to room %s: %s", user.email, room.id, reason)
+    return Outcome(HELD, reason)
+
+
+def post_held(held, now=None):
+    """Post a held reply the person confirmed; Refused when they may no longer post it."""
+    user, room = db.session.get(User, held.user_id), db.session.get(Room, held.room_id)
+    participant = db.session.get(Participant, held.participant_id)
+    if participant is None or not access.can_post(user, room):
+        raise Refused("You may no longer post in this conversation.")
+    claimed = db.session.execute(
+        HeldReply.__table__.update()
+        .where(HeldReply.id == held.id, HeldReply.posted_at.is_(None))
+        .values(posted_at=now or utcnow())
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return Outcome(DUPLICATE, "already posted")
+    outcome = _post_once(held.raw, parse(held.raw), user, room)
+    if outcome.status == POSTED:
+        db.session.execute(
+            HeldReply.__table__.update()
+            .where(HeldReply.id == held.id)
+            .values(message_id=outcome.message_id)
+        )
+        db.session.commit()
+    return outcome
 
 
 def _same_participant(participant, user, room, issued_at):
@@ -162,9 +229,7 @@ def _same_participant(participant, user, room, issued_at):
 
 def _post_once(raw, message, user, room):
     """Post the reply unless this email was already posted to this room as this user."""
-    header = " ".join(str(message.get("Message-ID") or "").split())
-    source = header.encode() if header else raw
-    digest = hashlib.sha256(source + f"\n{user.id}:{room.id}".encode()).hexdigest()
+    header, digest = _key(raw, message, user, room)
     record = InboundEmail(
         key=digest, message_id_header=header[:255], user_id=user.id, room_id=room.id
     )

@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP
 
 from portal.extensions import db
 from portal.notify import inbound
+from portal.notify.authentication import trusted_peer
 from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
 
 log = logging.getLogger("portal.mail_in")
@@ -46,18 +47,23 @@ class ReplyHandler:
 
     async def handle_DATA(self, server, session, envelope):
         loop = asyncio.get_running_loop()
+        peer = session.peer[0] if session.peer else None
         try:
-            outcomes = await loop.run_in_executor(None, self._receive, envelope)
+            outcomes = await loop.run_in_executor(None, self._receive, envelope, peer)
         except Exception:
             log.exception("mail-in: could not handle the email from <%s>", envelope.mail_from)
             return "451 4.3.0 Temporary failure, please try again later"
         return smtp_status(outcomes)
 
-    def _receive(self, envelope):
+    def _receive(self, envelope, peer):
         with self.app.app_context():
             try:
                 raw = envelope.original_content or envelope.content
-                return inbound.receive(raw, envelope.mail_from, envelope.rcpt_tos)
+                config = self.app.config
+                trusted = bool(config["INBOUND_TRUSTED_MTA"]) and trusted_peer(
+                    peer, config["INBOUND_TRUSTED_MTA_IPS"]
+                )
+                return inbound.receive(raw, envelope.mail_from, envelope.rcpt_tos, trusted)
             finally:
                 db.session.remove()
 
