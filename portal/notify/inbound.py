@@ -141,9 +141,10 @@ def receive(raw, envelope_from=None, recipients=None, from_trusted_mta=False):
 def _receive_one(raw, message, envelope_from, address, trusted_mta):
     try:
         user, room, participant = _author_and_room(address, message, envelope_from)
-        reason = _unconfirmed(raw, message, user, trusted_mta)
-        if reason and current_app.config["INBOUND_UNCONFIRMED"] == "hold":
-            return _hold(raw, message, user, room, participant, reason)
+        if current_app.config["INBOUND_UNCONFIRMED"] == "hold":
+            reason = _unconfirmed(raw, message, user, trusted_mta)
+            if reason:
+                return _hold(raw, message, user, room, participant, reason)
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
