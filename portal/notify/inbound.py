@@ -126,6 +126,9 @@ def receive(raw, envelope_from=None, recipients=None, from_trusted_mta=False):
     except Unparseable as exc:
         _bounce(envelope_from, (recipients or ["-"])[0], str(exc), code="5.6.0")
         return [Outcome(REFUSED, str(exc), permanent_code="5.6.0")]
+    if envelope_from is None and envelope_sender(str(message.get("Return-Path", "x"))) == "":
+        # Over HTTP there is no envelope; the receiving MTA's Return-Path: <> tells a bounce.
+        envelope_from = ""
     targets = reply_recipients(message, recipients)
     if not targets:
         _bounce(envelope_from, "-", "no reply address among the recipients")

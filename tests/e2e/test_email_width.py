@@ -31,7 +31,7 @@ def _overflow(browser, html):
         context.close()
 
 
-@pytest.mark.parametrize("template", ["invitation", "password_reset"])
+@pytest.mark.parametrize("template", ["invitation", "password_reset", "held_reply"])
 def test_link_emails_fit_375_px(browser, people, template):
     email = build_email(
         "client@example.test",
@@ -43,6 +43,8 @@ def test_link_emails_fit_375_px(browser, people, template):
         ttl_days=7,
         ttl_minutes=60,
         recipient_name="Client",
+        room_title="VATreturn" * 13,
+        text=UNBROKEN[:290],
     )
     assert LONG_LINK in _html(email)
     assert _overflow(browser, _html(email)) <= 0

@@ -222,3 +222,15 @@ def test_over_http_too_deep_mail_is_refused_too(app, people, client, address, mo
         or "more than" in (response.json["results"][0]["reason"])
     )
     assert posted(app, people) == []
+
+
+def test_over_http_a_return_path_of_null_is_a_bounce(app, people, client, address, monkeypatch):
+    monkeypatch.setitem(app.config, "INBOUND_EMAIL_SECRET", "s3cret")
+    headers = {"Content-Type": "message/rfc822", "Authorization": "Bearer s3cret"}
+    bounce = reply(address, text="Mail delivery failed", Return_Path="<>")
+    response = client.post("/inbound/email", data=bytes(bounce), headers=headers)
+    assert response.json["results"][0]["status"] == "ignored"
+    person = reply(address, text="A person's reply", Return_Path=f"<{SENDER}>")
+    response = client.post("/inbound/email", data=bytes(person), headers=headers)
+    assert response.json["results"][0]["status"] == "posted"
+    assert posted(app, people) == ["A person's reply"]
