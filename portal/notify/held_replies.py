@@ -6,9 +6,11 @@ links posts nothing. The link is signed, single-use and expires after
 `HELD_REPLY_MAX_AGE_SECONDS`; removing the person from the room drops what they had held.
 """
 
+from datetime import timedelta
+
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -25,8 +27,10 @@ def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def hold(raw, user, room, participant, key, reason, text):
+def hold(raw, user, room, participant, key, reason, text, now=None):
     """Keep the reply and email the person once; a re-delivery finds it already held."""
+    now = now or utcnow()
+    _purge_expired(now)
     held = HeldReply(
         key=key,
         user_id=user.id,
@@ -34,6 +38,7 @@ def hold(raw, user, room, participant, key, reason, text):
         participant_id=participant.id,
         raw=raw,
         reason=reason[:255],
+        created_at=now,
     )
     db.session.add(held)
     try:
@@ -46,6 +51,12 @@ def hold(raw, user, room, participant, key, reason, text):
         # and the retry finds the reply held but not yet announced.
         _send_confirmation(held, user, room, text)
     return held
+
+
+def _purge_expired(now):
+    """Forget held replies whose link has expired: the email's text is kept no longer."""
+    cutoff = now - timedelta(seconds=current_app.config["HELD_REPLY_MAX_AGE_SECONDS"])
+    db.session.execute(delete(HeldReply).where(HeldReply.created_at < cutoff))
 
 
 def _send_confirmation(held, user, room, text):

@@ -7,6 +7,7 @@ import base64
 import re
 import smtplib
 import time
+from datetime import timedelta
 from email import policy
 from unittest import mock
 
@@ -348,3 +349,14 @@ def test_forged_and_expired_links_post_nothing(app, client, server, address, dns
 )
 def test_alignment(signer, author, ok):
     assert authentication.aligned(signer, author) is ok
+
+
+def test_expired_held_replies_are_forgotten(app, server, address, dns, outbox):
+    send(server, reply(address, text="Old").as_bytes(policy=policy.SMTP), address)
+    with app.app_context():
+        held = db.session.scalars(select(HeldReply)).one()
+        held.created_at -= timedelta(seconds=app.config["HELD_REPLY_MAX_AGE_SECONDS"] + 1)
+        db.session.commit()
+    send(server, reply(address, text="Fresh words").as_bytes(policy=policy.SMTP), address)
+    with app.app_context():
+        assert [h.raw.count(b"Fresh words") for h in db.session.scalars(select(HeldReply))] == [1]
