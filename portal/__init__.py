@@ -20,6 +20,8 @@ def create_app(config=None):
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for warning in settings.deployment_warnings(app.config):
+        app.logger.warning("configuration: %s", warning)
     from portal.web import inputs, security
 
     security.trust_proxies(app)

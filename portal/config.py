@@ -1,10 +1,16 @@
 """Settings from the environment: the one place configuration is read."""
 
+import ipaddress
 import os
 import re
 import secrets
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
+
+# Names that never resolve on the public internet (RFC 2606, RFC 6761): a PORTAL_BASE_URL on
+# one of them, or on a loopback address, is local development.
+_LOCAL_SUFFIXES = (".localhost", ".test", ".example", ".invalid", ".local")
 
 
 def _int(name, default):
@@ -16,6 +22,17 @@ def _bool(name, default=False):
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _choice(name, default, allowed):
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(sorted(allowed))}, not {value!r}")
+    return value
+
+
+def _list(name, default):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def _accent(value):
@@ -84,9 +101,9 @@ def from_environment(instance):
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
-        "MAIL_DEFAULT_SENDER": os.environ.get(
-            "MAIL_DEFAULT_SENDER", formataddr((portal_name, "no-reply@portal.localhost"))
-        ),
+        # None: no-reply@ the host of PORTAL_BASE_URL (default_sender), so that From,
+        # Message-ID, Reply-To and List-Unsubscribe name one domain.
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER") or None,
         "MAIL_OUTBOX_DIR": os.path.join(instance, "outbox"),
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CLIENT_NOTIFY_DELAY_SECONDS": _int("CLIENT_NOTIFY_DELAY_SECONDS", 600),
@@ -160,6 +177,16 @@ def from_environment(instance):
         # Shared secret for POST /inbound/email; unset turns the endpoint off (404).
         "INBOUND_EMAIL_SECRET": os.environ.get("INBOUND_EMAIL_SECRET") or None,
         "INBOUND_MAX_BYTES": max_upload_mb * 10 * 1024 * 1024,
+        # Replies whose sender DKIM or a trusted MTA cannot confirm: "hold" them for the
+        # person to post from a link sent to their own address, or "post" them anyway.
+        "INBOUND_UNCONFIRMED": _choice("INBOUND_UNCONFIRMED", "hold", {"hold", "post"}),
+        # The authserv-id of the upstream MTA whose Authentication-Results are believed, and
+        # the addresses it connects from (mail-in reads the header only from those).
+        "INBOUND_TRUSTED_MTA": os.environ.get("INBOUND_TRUSTED_MTA") or None,
+        "INBOUND_TRUSTED_MTA_IPS": _list("INBOUND_TRUSTED_MTA_IPS", "127.0.0.1,::1"),
+        "HELD_REPLY_MAX_AGE_SECONDS": _int("HELD_REPLY_MAX_AGE_SECONDS", 7 * 24 * 3600),
+        # Longest line mail-in takes in a message (RFC 5321 says 1,000; Outlook writes more).
+        "INBOUND_MAX_LINE_OCTETS": _int("INBOUND_MAX_LINE_OCTETS", 65536),
         # Server-side login sessions: at most this old, and ended after this long unused.
         "SESSION_LIFETIME_HOURS": _int("SESSION_LIFETIME_HOURS", 30 * 24),
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 7 * 24),
@@ -178,3 +205,61 @@ def from_environment(instance):
         "DATABASE_POOL_SIZE": _int("DATABASE_POOL_SIZE", 10),
         "DATABASE_POOL_OVERFLOW": _int("DATABASE_POOL_OVERFLOW", 5),
     }
+
+
+def base_host(settings):
+    """The host name of PORTAL_BASE_URL, lower-cased."""
+    return (urlsplit(settings["PORTAL_BASE_URL"]).hostname or "localhost").lower()
+
+
+def is_local_host(host):
+    """True for loopback addresses and names reserved for testing and local networks."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost" or host.endswith(_LOCAL_SUFFIXES)
+
+
+def default_sender(settings):
+    """MAIL_DEFAULT_SENDER, else the portal's name at no-reply@ the PORTAL_BASE_URL host."""
+    if settings.get("MAIL_DEFAULT_SENDER"):
+        return settings["MAIL_DEFAULT_SENDER"]
+    host = base_host(settings)
+    try:
+        ipaddress.ip_address(host)
+        host = "localhost"  # an address literal is no mail domain
+    except ValueError:
+        pass
+    return formataddr((settings["PORTAL_NAME"], f"no-reply@{host}"))
+
+
+def sender_domain(settings):
+    """The domain of the sender's address: Message-IDs are made on it."""
+    return parseaddr(default_sender(settings))[1].rpartition("@")[2].lower() or "localhost"
+
+
+def _organisation(domain):
+    """The registrable part of a domain, roughly: its last two labels (three under co.uk…)."""
+    labels = domain.split(".")
+    keep = 3 if len(labels) > 2 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
+
+
+def deployment_warnings(settings):
+    """What a deployment outside local development gets wrong about email, in plain words."""
+    host = base_host(settings)
+    if is_local_host(host):
+        return []
+    warnings = []
+    if urlsplit(settings["PORTAL_BASE_URL"]).scheme != "https":
+        warnings.append(
+            f"PORTAL_BASE_URL ({settings['PORTAL_BASE_URL']}) is not https: links and "
+            "one-click unsubscribe in emails go out over plain http"
+        )
+    domain = sender_domain(settings)
+    if _organisation(domain) != _organisation(host):
+        warnings.append(
+            f"MAIL_DEFAULT_SENDER's domain ({domain}) is not the domain of PORTAL_BASE_URL "
+            f"({host}): From, Message-ID and List-Unsubscribe will not align"
+        )
+    return warnings

@@ -12,6 +12,8 @@ from email.utils import formataddr, formatdate, make_msgid
 import css_inline
 from flask import current_app, render_template
 
+from portal.config import default_sender, sender_domain
+
 log = logging.getLogger(__name__)
 
 # Fold only past RFC 5322's 998-character limit: the default (78) turns a long header
@@ -25,10 +27,10 @@ def build_email(to, subject, template, headers=None, message_id=None, **context)
     config = current_app.config
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["From"] = default_sender(config)
     message["To"] = formataddr((context.get("recipient_name", ""), to))
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id or make_msgid(domain="portal.localhost")
+    message["Message-ID"] = message_id or make_msgid(domain=sender_domain(config))
     for name, value in (headers or {}).items():
         message[name] = value
     context.setdefault("base_url", config["PORTAL_BASE_URL"])

@@ -67,6 +67,9 @@ def app_config(tmp_root, redis_url, database_url):
         "MAIL_OUTBOX_DIR": os.path.join(tmp_root, "instance", "outbox"),
         "PORTAL_BASE_URL": "http://portal.test",
         "RQ_QUEUE": "portal-test",
+        # Test replies are unsigned: post them on the address alone, as before sender checks;
+        # tests/notify/test_reply_authentication.py switches holding back on.
+        "INBOUND_UNCONFIRMED": "post",
     }
 
 
@@ -85,6 +88,7 @@ def server_env(app_config):
         REDIS_URL=app_config["REDIS_URL"],
         PORTAL_BASE_URL=app_config["PORTAL_BASE_URL"],
         RQ_QUEUE=app_config["RQ_QUEUE"],
+        INBOUND_UNCONFIRMED=app_config["INBOUND_UNCONFIRMED"],
     )
     return env
 

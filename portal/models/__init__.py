@@ -1,6 +1,6 @@
 """The data model: users, rooms, messages and what the jobs record."""
 
-from portal.models.inbound import InboundEmail
+from portal.models.inbound import HeldReply, InboundEmail
 from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
 from portal.models.notifications import NotificationLog
@@ -9,6 +9,7 @@ from portal.models.users import Invitation, LoginSession, User
 
 __all__ = [
     "Attachment",
+    "HeldReply",
     "InboundEmail",
     "Invitation",
     "LoginSession",

@@ -1,15 +1,16 @@
 """Notification emails, built from a NotificationLog row and what is still unread now."""
 
 from itertools import groupby
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import current_app
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal.config import sender_domain
 from portal.extensions import db
 from portal.messaging.rendering import author_name
-from portal.models import Message, Participant, Room, User
+from portal.models import Message, NotificationLog, Participant, Room, User
 from portal.models.base import one_line
 from portal.notify.preferences import unsubscribe_token
 from portal.notify.recipients import may_email, unread
@@ -26,6 +27,8 @@ WEEKLY_RECAP = "weekly_recap"
 RECAPS = {DAILY_RECAP: "daily", WEEKLY_RECAP: "weekly"}
 # How many messages of one room an email quotes (the latest); the rest are "and N more".
 LISTED = {CLIENT_NOTIFICATION: 20, REMINDER: 3, MENTION: 20}
+# Earlier emails a thread names in References, and how far back to look for them.
+THREAD_LENGTH, THREAD_LOOKBACK = 10, 200
 
 
 class RoomDigest:
@@ -49,8 +52,8 @@ def file_url(attachment):
 
 
 def mail_domain():
-    """The host part of our Message-IDs: PORTAL_BASE_URL's host."""
-    return urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "portal.localhost"
+    """The host part of our Message-IDs: the sender's domain (PORTAL_BASE_URL's host by default)."""
+    return sender_domain(current_app.config)
 
 
 def message_id(row):
@@ -59,9 +62,27 @@ def message_id(row):
 
 
 def room_headers(user, room):
-    """Headers of an email about one room: threading, so a mail client groups the room's emails."""
-    thread = f"<room.{room.id}.{user.id}@{mail_domain()}>"
-    return {"In-Reply-To": thread, "References": thread}
+    """Threading for an email about one room: the emails about it this user was really sent.
+
+    In-Reply-To and References name only Message-IDs that went out (a made-up thread id is a
+    reference to nothing, which spam filters count against us); the first email has none.
+    """
+    rows = db.session.scalars(
+        select(NotificationLog)
+        .where(NotificationLog.user_id == user.id, NotificationLog.status == "sent")
+        .order_by(NotificationLog.id.desc())
+        .limit(THREAD_LOOKBACK)
+    )
+    earlier = [message_id(r) for r in rows if _covers_room(r, room.id)][:THREAD_LENGTH]
+    if not earlier:
+        return {}
+    return {"In-Reply-To": earlier[0], "References": " ".join(reversed(earlier))}
+
+
+def _covers_room(row, room_id):
+    if row.ranges:
+        return str(room_id) in row.ranges
+    return row.room_id == room_id
 
 
 def notification_headers(kind, unsubscribe_url):

@@ -6,22 +6,29 @@ automatic answer by email (reply_answers.py: why, a link to each room, their tex
 email is accepted (ANSWERED: SMTP 250, HTTP 200); otherwise it is refused (REFUSED: SMTP
 550 / HTTP 422, logged like a bounce). An auto-reply or a re-delivered email is dropped
 quietly. A reply to a digest (an email about several rooms) is posted to the room it
-answers when reply_rooms.py can tell which.
+answers when reply_rooms.py can tell which. A reply whose sender cannot be confirmed
+(portal.notify.authentication) is held: the person gets a "Post my reply" email at their
+own address (portal.notify.held_replies).
 """
 
 import email
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from email import policy
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
 from portal.messaging.messages import MessageError, post_message
-from portal.models import InboundEmail, NotificationLog, Participant, Room, User
+from portal.models import HeldReply, InboundEmail, NotificationLog, Participant, Room, User
+from portal.models.base import utcnow
+from portal.notify import held_replies
+from portal.notify.authentication import confirm_sender
 from portal.notify.replies import (
     DIGEST,
     ReplyTokenError,
@@ -41,7 +48,15 @@ from portal.notify.reply_text import (
 log = logging.getLogger("portal.mail_in")
 POSTED, DUPLICATE, IGNORED, REFUSED = "posted", "duplicate", "ignored", "refused"
 ANSWERED = "answered"  # not posted, and the person was told so by email
+HELD = "held"
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+# A reply is a few parts deep (mixed > alternative > related > image); mail programs stay
+# well under these. Deeper or larger structures are refused before the recursive parser
+# in the stdlib can run out of stack on them.
+MAX_MIME_DEPTH = 20
+MAX_MIME_PARTS = 500
+MAX_MIME_CONTAINERS = 100  # multipart and message parts: forwarded emails nest a few each
+_MULTIPART = re.compile(rb"^content-type:\s*(multipart|message)/", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -51,6 +66,8 @@ class Outcome:
     status: str
     reason: str = ""
     message_id: int | None = None
+    # The RFC 3463 enhanced status code of a refusal.
+    permanent_code: str = "5.7.1"
 
 
 class Refused(Exception):
@@ -62,9 +79,43 @@ class Refused(Exception):
         self.words, self.advice, self.room_ids = words or f"{reason}.", advice, list(room_ids)
 
 
+class Unparseable(Refused):
+    """An email that can never be read, however often it is sent: a permanent refusal."""
+
+
 def parse(raw):
-    """The email as a stdlib EmailMessage."""
-    return email.message_from_bytes(raw, policy=policy.default)
+    """The email as a stdlib EmailMessage; Unparseable past the nesting and part caps."""
+    # Every level of nesting declares a multipart or message type: counted cheaply, this
+    # keeps deep structures away from the parser (it recurses once per level).
+    if len(_MULTIPART.findall(raw)) > MAX_MIME_CONTAINERS:
+        raise Unparseable(f"the email has more than {MAX_MIME_CONTAINERS} nested parts")
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+    except RecursionError as exc:
+        raise Unparseable("the email is nested too deeply to be read") from exc
+    _check_structure(message)
+    return message
+
+
+def _check_structure(message):
+    """Unparseable when the parts nest deeper than MAX_MIME_DEPTH or number over MAX_MIME_PARTS."""
+    stack, count = [(message, 0)], 0
+    while stack:
+        part, depth = stack.pop()
+        count += 1
+        if depth > MAX_MIME_DEPTH:
+            raise Unparseable(f"the email nests parts more than {MAX_MIME_DEPTH} deep")
+        if count > MAX_MIME_PARTS:
+            raise Unparseable(f"the email has more than {MAX_MIME_PARTS} parts")
+        if part.is_multipart():
+            stack.extend((child, depth + 1) for child in part.get_payload())
+
+
+def envelope_sender(mail_from):
+    """The envelope sender as handed over: None when unknown, "" for the null sender `<>`."""
+    if mail_from is None:
+        return None
+    return mail_from.strip().strip("<>").strip()
 
 
 def reply_recipients(message, recipients=None):
@@ -81,9 +132,22 @@ def _addresses(message, name):
         yield from (a.addr_spec for a in getattr(value, "addresses", ()))
 
 
-def receive(raw, envelope_from=None, recipients=None):
-    """Handle one inbound email; one Outcome per reply address it was sent to."""
-    message = parse(raw)
+def receive(raw, envelope_from=None, recipients=None, from_trusted_mta=False):
+    """Handle one inbound email; one Outcome per reply address it was sent to.
+
+    `from_trusted_mta`: the email came from INBOUND_TRUSTED_MTA, whose
+    Authentication-Results may then be believed.
+    """
+    # SMTP servers hand over `MAIL FROM:<>` (bounces, auto-replies) as "<>": the null sender.
+    envelope_from = envelope_sender(envelope_from)
+    try:
+        message = parse(raw)
+    except Unparseable as exc:
+        _bounce(envelope_from, (recipients or ["-"])[0], str(exc), code="5.6.0")
+        return [Outcome(REFUSED, str(exc), permanent_code="5.6.0")]
+    if envelope_from is None and envelope_sender(str(message.get("Return-Path", "x"))) == "":
+        # Over HTTP there is no envelope; the receiving MTA's Return-Path: <> tells a bounce.
+        envelope_from = ""
     targets = reply_recipients(message, recipients)
     if not targets:
         _bounce(envelope_from, "-", "no reply address among the recipients")
@@ -92,14 +156,19 @@ def receive(raw, envelope_from=None, recipients=None):
     if reason:
         log.info("mail-in: ignored an automatic email from %s (%s)", envelope_from, reason)
         return [Outcome(IGNORED, reason) for _ in targets]
-    return [_receive_one(raw, message, envelope_from, target) for target in targets]
+    trusted = current_app.config["INBOUND_TRUSTED_MTA"] if from_trusted_mta else None
+    return [_receive_one(raw, message, envelope_from, target, trusted) for target in targets]
 
 
-def _receive_one(raw, message, envelope_from, address):
+def _receive_one(raw, message, envelope_from, address, trusted_mta):
     token = None
     try:
         token = _read(address)
-        user, room = _author_and_room(token, message, envelope_from)
+        user, room, participant = _author_and_room(token, message, envelope_from)
+        if current_app.config["INBOUND_UNCONFIRMED"] == "hold":
+            reason = _unconfirmed(raw, message, user, trusted_mta)
+            if reason:
+                return _hold(raw, message, user, room, participant, reason)
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
@@ -159,7 +228,49 @@ def _author_and_room(token, message, envelope_from):
             else "you may no longer post in this conversation."
         )
         raise Refused("the person may no longer post in this conversation", words, None, [room.id])
-    return user, room
+    return user, room, participant
+
+
+def _unconfirmed(raw, message, user, trusted_mta):
+    """Why the sender is not confirmed as the person, or None when they are."""
+    verdict = confirm_sender(raw, message, user.email, trusted_mta)
+    log.info("mail-in: sender of a reply as %s: %s", user.email, verdict.how)
+    return None if verdict.confirmed else verdict.how
+
+
+def _hold(raw, message, user, room, participant, reason):
+    """Keep the reply unposted and email the person a "Post my reply" link (once)."""
+    key = _email_key(raw, message, f"{user.id}:{room.id}")
+    if db.session.scalar(select(InboundEmail.id).where(InboundEmail.key == key)):
+        return Outcome(DUPLICATE, "already posted")
+    held_replies.hold(raw, user, room, participant, key, reason, reply_text(message))
+    log.warning("mail-in: held a reply as %s to room %s: %s", user.email, room.id, reason)
+    return Outcome(HELD, reason)
+
+
+def post_held(held, now=None):
+    """Post a held reply the person confirmed; Refused when they may no longer post it."""
+    user, room = db.session.get(User, held.user_id), db.session.get(Room, held.room_id)
+    participant = db.session.get(Participant, held.participant_id)
+    if participant is None or not access.can_post(user, room):
+        raise Refused("You may no longer post in this conversation.")
+    claimed = db.session.execute(
+        HeldReply.__table__.update()
+        .where(HeldReply.id == held.id, HeldReply.posted_at.is_(None))
+        .values(posted_at=now or utcnow())
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return Outcome(DUPLICATE, "already posted")
+    outcome = _post_once(held.raw, parse(held.raw), user, room)
+    if outcome.status == POSTED:
+        db.session.execute(
+            HeldReply.__table__.update()
+            .where(HeldReply.id == held.id)
+            .values(message_id=outcome.message_id)
+        )
+        db.session.commit()
+    return outcome
 
 
 def _digest_room(user, notification_id, message):
@@ -224,8 +335,7 @@ def _email_key(raw, message, suffix):
     return hashlib.sha256(source + f"\n{suffix}".encode()).hexdigest()
 
 
-def _bounce(sender, address, reason):
+def _bounce(sender, address, reason, code="5.7.1"):
     """The bounce-style log line of a refused reply."""
-    log.warning(
-        "mail-in: bounced mail from <%s> to <%s>: 550 5.7.1 %s", sender, redacted(address), reason
-    )
+    line = "mail-in: bounced mail from <%s> to <%s>: 550 %s %s"
+    log.warning(line, sender, redacted(address), code, reason)

@@ -100,6 +100,8 @@ OTHER_ROUTES = {
     "/preferences/notifications": "test_preferences (own settings only, own rooms only)",
     "/unsubscribe/<token>": "test_preferences (the signed token is the credential)",
     "/inbound/email": "test_inbound_http (shared secret; posts only as a token's participant)",
+    "/reply/held/<token>": "test_reply_authentication (signed link to the person's own "
+    "address; GET posts nothing; POST re-checks participation and the right to post)",
     "/app/rooms/<int:room_id>/messages/<int:message_id>/edit": "test_message_policy",
     "/app/rooms/<int:room_id>/messages/<int:message_id>/delete": "test_message_policy",
     "/portal/rooms/<int:room_id>/messages/<int:message_id>/edit": "test_message_policy",

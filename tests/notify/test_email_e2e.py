@@ -111,10 +111,11 @@ def test_a_burst_is_one_digest_then_one_email_per_room_per_window(app, people, r
     later = text_of(sink, 1)
     assert all(f"Taxes later {n}" in later for n in range(1, 4))
     assert "Taxes burst" not in later and "Payroll" not in later
-    # One room: threaded under the room on the wire.
-    thread = f"<room.{taxes_id}.{people['client'].id}@portal.test>".encode()
+    # Threaded on the wire under the email that was really sent about the room: the digest.
+    thread = str(sink.received[0][2]["Message-ID"]).encode()
     assert b"\r\nReferences: " + thread + b"\r\n" in raw(sink, 1)
     assert b"\r\nIn-Reply-To: " + thread + b"\r\n" in raw(sink, 1)
+    assert b"\r\nIn-Reply-To: " not in raw(sink, 0)
 
 
 def backdate(room, hours):

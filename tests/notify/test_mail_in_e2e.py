@@ -99,8 +99,9 @@ def room_id(app, people):
 
 
 def _send(stack, email, to=None, sender="client@example.test"):
+    raw = email if isinstance(email, bytes) else bytes(email)
     with smtplib.SMTP("127.0.0.1", stack["smtp_port"], timeout=30) as smtp:
-        smtp.sendmail(sender, [to or email["To"]], bytes(email))
+        smtp.sendmail(sender, [to or email["To"]], raw)
 
 
 def _bodies(app, author_id):
@@ -197,3 +198,35 @@ def test_nothing_is_posted_for_a_bad_reply(stack, app, people, room_id):
     assert "you are no longer a participant of this conversation" in text
     assert "> Still here?" in text
     assert _bodies(app, people["client"].id) == [("Only once, please", [])]
+
+
+def test_the_real_process_takes_long_lines_and_refuses_bounces_and_deep_mime(
+    stack, app, people, room_id
+):
+    with app.app_context():
+        address = reply_address(people["client"].id, room_id)
+    long_line = ("Outlook writes a whole paragraph on one line. " * 200).strip()
+    raw = (
+        f"From: client@example.test\r\nTo: {address}\r\nSubject: Re: long\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n\r\n{long_line}\r\n"
+    ).encode()
+    assert len(long_line) > 9_000
+    _send(stack, raw, to=address)
+    assert _bodies(app, people["client"].id) == [(long_line, [])]
+
+    # MAIL FROM:<> (a bounce) with the participant's From: accepted, never posted.
+    _send(stack, reply(address, text="Undeliverable: your message"), sender="<>")
+    assert len(_bodies(app, people["client"].id)) == 1
+
+    deep = "".join(
+        f"--b{i}\r\nContent-Type: multipart/mixed; boundary=b{i + 1}\r\n\r\n" for i in range(2000)
+    )
+    raw = (
+        f"From: client@example.test\r\nTo: {address}\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: multipart/mixed; boundary=b0\r\n\r\n{deep}--b2000\r\n\r\nhi\r\n"
+    ).encode()
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        _send(stack, raw, to=address)
+    assert refused.value.smtp_code == 550
+    assert len(_bodies(app, people["client"].id)) == 1

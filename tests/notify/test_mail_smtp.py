@@ -23,7 +23,8 @@ def test_the_client_email_over_smtp(people, smtp, outbox):
 
     [(_when, envelope, email)] = smtp.received
     assert envelope.rcpt_tos == ["client@example.test"]
-    assert email["From"] == "Portal Messaging <no-reply@portal.localhost>"
+    # The sender is on the PORTAL_BASE_URL host, like Message-ID, Reply-To and List-Unsubscribe.
+    assert email["From"] == "Portal Messaging <no-reply@portal.test>"
     assert email["To"] == "Client <client@example.test>"
     assert email["Subject"] == "New message from Staff in “Tax return 2024”"
     assert email["List-Unsubscribe"].startswith("<http://portal.test/unsubscribe/")

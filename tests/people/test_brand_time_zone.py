@@ -100,4 +100,9 @@ def test_brand_settings_from_the_environment(monkeypatch, tmp_path):
     settings = config.from_environment(str(tmp_path))
     assert settings["PORTAL_NAME"] == "Smith, Jones & Co"
     assert settings["PORTAL_ACCENT"] == "#0a7"
-    assert settings["MAIL_DEFAULT_SENDER"] == '"Smith, Jones & Co" <no-reply@portal.localhost>'
+    assert settings["MAIL_DEFAULT_SENDER"] is None
+    settings["PORTAL_BASE_URL"] = "https://portal.smith-jones.example"
+    assert (
+        config.default_sender(settings)
+        == '"Smith, Jones & Co" <no-reply@portal.smith-jones.example>'
+    )
