@@ -97,6 +97,8 @@ def _author_and_room(address, message, envelope_from):
         raise Refused("the person is no longer a participant of this conversation")
     if user.email.lower() not in sender_addresses(message, envelope_from):
         raise Refused("the sender is not the person this reply address was sent to")
+    if not access.may_write(user, room):
+        raise Refused("announcement")  # clients read announcements; they never reply
     if not access.can_post(user, room):
         raise Refused("the person may no longer post in this conversation")
     return user, room
