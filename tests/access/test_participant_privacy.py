@@ -127,3 +127,21 @@ def test_the_rule_lives_in_the_access_module(app_ctx, people):
     """Pinned: only internal users may see a room's participants."""
     for handle, sees in [("admin", True), ("staff", True), ("staff_all", True), ("client", False)]:
         assert access.may_see_participants(db.session.get(User, people[handle].id)) is sees
+
+
+def test_a_client_cannot_probe_the_room_with_a_mention(app, client, people, shared, outbox):
+    """A client's `@Name` of a silent participant stays plain text (no highlight, no
+    email): a mention must not confirm who is in the room. Authors they see may be named."""
+    client.login("client@example.test")
+    client.form_post(f"/portal/rooms/{shared}/messages", {"body": f"@{OTHER} are you here? @Staff"})
+    with app.app_context():
+        message = db.session.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+        assert [m.user_id for m in message.mentions] == [people["staff"].id]
+        message_id = message.id
+        send_mentions(message_id)
+    page = client.get(f"/portal/rooms/{shared}").get_data(as_text=True)
+    own = page[page.index(f'id="message-{message_id}"') :]
+    own = own[: own.index("</li>")]
+    assert f'data-user-id="{people["outsider"].id}"' not in own
+    assert f'data-user-id="{people["staff"].id}">@Staff' in own
+    assert outbox.messages(HIDDEN_EMAIL) == []
