@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal.access import may_see_participants, may_write
 from portal.extensions import db
+from portal.infra import settings
 from portal.messaging.messages import message_rows, message_rows_around
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import unread_by_room
@@ -23,8 +24,9 @@ from portal.models.base import utcnow
 from portal.people.time_zones import zone_for
 from portal.web.inputs import parse_id
 
-#: Settings a room page shows (the composer's limits, the brand).
-SHOWN_SETTINGS = ("PORTAL_NAME", "PORTAL_ACCENT", "MAX_UPLOAD_MB", "MAX_FILES_PER_MESSAGE")
+#: Settings a room page shows: the composer's limits (config) and the brand (admins').
+SHOWN_SETTINGS = ("MAX_UPLOAD_MB", "MAX_FILES_PER_MESSAGE")
+SHOWN_BRAND = ("PORTAL_NAME", "PORTAL_ACCENT")
 
 
 class RoomPage:
@@ -117,4 +119,5 @@ class RoomPage:
             [(p.id, p.name, p.kind, p.status) for p in self.people],
             sorted(self.unread.items()),
             [config.get(name) for name in SHOWN_SETTINGS],
+            [settings.value(name) for name in SHOWN_BRAND],
         )

@@ -3,6 +3,7 @@
 from flask import current_app
 
 from portal.extensions import db
+from portal.infra import settings
 from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.people import links
@@ -53,7 +54,7 @@ def request_password_reset(email, now=None):
     db.session.commit()
     send_email(
         user.email,
-        f"Reset your {current_app.config['PORTAL_NAME']} password",
+        f"Reset your {settings.value('PORTAL_NAME')} password",
         "password_reset",
         recipient_name=user.name,
         user=user,

@@ -74,7 +74,7 @@ def test_brand_name_in_titles_headers_and_accent_stylesheet(app, client, people,
     page = client.get("/portal/rooms").get_data(as_text=True)
     assert "· Acme &amp; Partners</title>" in page
     assert "Acme &amp; Partners · Client portal" in page
-    assert '<link rel="stylesheet" href="/brand.css">' in page
+    assert '<link rel="stylesheet" href="/brand.css?v=aa3300">' in page  # a new colour, a new URL
     client.login("staff@example.test")
     page = client.get("/app/rooms").get_data(as_text=True)
     assert '<p class="brand">Acme &amp; Partners</p>' in page
