@@ -67,7 +67,8 @@ def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, roo
     assert "--accent: #aa3300" in client.get("/brand.css?v=aa3300").get_data(as_text=True)
     assert "Smith &amp; Jones" in client.get(f"/portal/rooms/{room}").get_data(as_text=True)
     with app.app_context():
-        invite_user("new@example.test", "New Client", "client", db.session.get(User, 1))
+        admin = db.session.get(User, people["admin"].id)
+        invite_user("new@example.test", "New Client", "client", admin)
     [email] = outbox.messages("new@example.test")
     assert email["Subject"] == "You're invited to Smith & Jones"
     html = email.get_body(("html",)).get_content()
