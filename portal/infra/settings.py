@@ -49,21 +49,44 @@ def _firm_name(value):
     return value
 
 
-def _colour(value):
-    value = (value or "").strip()
-    if not _COLOUR.fullmatch(value):
-        raise SettingError("The accent colour must be a colour like #2f5bd3.", "PORTAL_ACCENT")
-    return value.lower()
+def _colour(label, name):
+    def clean(value):
+        value = (value or "").strip()
+        if not _COLOUR.fullmatch(value):
+            raise SettingError(f"The {label} must be a colour like #2f5bd3.", name)
+        return value.lower()
+
+    return clean
 
 
 #: The settings an admin may edit, each with the check that cleans its value.
-EDITABLE = {"PORTAL_NAME": _firm_name, "PORTAL_ACCENT": _colour}
+EDITABLE = {
+    "PORTAL_NAME": _firm_name,
+    "PORTAL_ACCENT": _colour("accent colour", "PORTAL_ACCENT"),
+    "PORTAL_SIDEBAR": _colour("sidebar colour", "PORTAL_SIDEBAR"),
+}
+#: First values of the settings the environment does not set.
+DEFAULTS = {"PORTAL_SIDEBAR": "#1f2a44"}
 
 
 def value(name):
     """The setting's value now: the table's, else its first value from the config."""
     found = _values().get(name)
-    return found if found is not None else current_app.config[name]
+    if found is not None:
+        return found
+    return current_app.config[name] if name in current_app.config else DEFAULTS[name]
+
+
+def ink_on(colour):
+    """Black or white, whichever reads better on `colour` (#rgb or #rrggbb)."""
+    digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+    channels = (int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    red, green, blue = (
+        c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
+    )
+    # WCAG relative luminance; past 0.179 black text has more contrast than white.
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "#000000" if luminance > 0.179 else "#ffffff"
 
 
 def _values():

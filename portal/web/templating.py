@@ -61,8 +61,15 @@ def template_url_for(endpoint, **values):
 
 
 def brand():
-    """The firm's name and accent colour, for page titles, headers and emails."""
-    return {"portal_name": settings.value("PORTAL_NAME"), "portal_accent": brand_accent()}
+    """The firm's name and colours, for page titles, headers, the stylesheet and emails."""
+    accent, sidebar = brand_accent(), settings.value("PORTAL_SIDEBAR")
+    return {
+        "portal_name": settings.value("PORTAL_NAME"),
+        "portal_accent": accent,
+        "portal_sidebar": sidebar,
+        # The stylesheet's URL changes with the colours: browsers see a change at once.
+        "brand_version": f"{accent[1:]}-{sidebar[1:]}",
+    }
 
 
 def brand_accent():
@@ -70,9 +77,12 @@ def brand_accent():
 
 
 def brand_css():
-    """The accent colour as a stylesheet (no inline styles under the CSP)."""
-    # Pages link it as /brand.css?v=<colour>: a new colour is a new URL, seen at once.
-    css = f":root {{ --accent: {brand_accent()}; }}\n"
+    """The brand colours as a stylesheet (no inline styles under the CSP)."""
+    accent, sidebar = brand_accent(), settings.value("PORTAL_SIDEBAR")
+    css = (
+        f":root {{ --accent: {accent}; --accent-ink: {settings.ink_on(accent)}; "
+        f"--sidebar: {sidebar}; --sidebar-ink: {settings.ink_on(sidebar)}; }}\n"
+    )
     return css, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300"}
 
 

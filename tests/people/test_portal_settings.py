@@ -24,8 +24,9 @@ def _fresh_settings():
     settings.forget()
 
 
-def save(client, name="Smith & Jones", colour="#aa3300"):
-    return client.form_post(URL, {"portal_name": name, "accent_colour": colour})
+def save(client, name="Smith & Jones", colour="#aa3300", sidebar="#1f2a44"):
+    data = {"portal_name": name, "accent_colour": colour, "sidebar_colour": sidebar}
+    return client.form_post(URL, data)
 
 
 def test_admins_see_the_first_values_from_the_environment(app, client, people):
@@ -63,8 +64,8 @@ def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, roo
     client.login("client@example.test")
     listing = client.get("/portal/rooms").get_data(as_text=True)
     assert "Smith &amp; Jones · Client portal" in listing
-    assert "/brand.css?v=aa3300" in listing
-    assert "--accent: #aa3300" in client.get("/brand.css?v=aa3300").get_data(as_text=True)
+    assert "/brand.css?v=aa3300-1f2a44" in listing
+    assert "--accent: #aa3300" in client.get("/brand.css?v=aa3300-1f2a44").get_data(as_text=True)
     assert "Smith &amp; Jones" in client.get(f"/portal/rooms/{room}").get_data(as_text=True)
     with app.app_context():
         admin = db.session.get(User, people["admin"].id)
@@ -75,22 +76,25 @@ def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, roo
     assert "Smith &amp; Jones" in html and "#aa3300" in html
 
 
+ACCENT_ERROR = "The accent colour must be a colour like #2f5bd3."
+
+
 @pytest.mark.parametrize(
-    "name,colour,error",
+    "values,error",
     [
-        ("Smith", "red", "The accent colour must be a colour like #2f5bd3."),
-        ("Smith", "#12345", "The accent colour must be a colour like #2f5bd3."),
-        ("Smith", "#123;} body{x:y", "The accent colour must be a colour like #2f5bd3."),
-        ("   ", "#123456", "Give the firm a name."),
-        ("x" * 81, "#123456", "The firm&#39;s name can be at most 80 characters."),
+        ({"colour": "red"}, ACCENT_ERROR),
+        ({"colour": "#12345"}, ACCENT_ERROR),
+        ({"colour": "#123;} body{x:y"}, ACCENT_ERROR),
+        ({"sidebar": "#fff; }"}, "The sidebar colour must be a colour like #2f5bd3."),
+        ({"name": "   "}, "Give the firm a name."),
+        ({"name": "x" * 81}, "The firm&#39;s name can be at most 80 characters."),
     ],
 )
-def test_bad_values_are_refused_in_the_products_words(app, client, people, name, colour, error):
+def test_bad_values_are_refused_in_the_products_words(app, client, people, values, error):
     client.login("admin@example.test")
-    response = save(client, name, colour)
+    response = save(client, **values)
     assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert error in page
+    assert error in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Setting)).all() == []  # nothing half-saved
 
@@ -141,3 +145,13 @@ def test_a_process_that_hears_nothing_reads_again_after_the_cache_time(app, peop
         db.session.commit()
         monkeypatch.setattr(settings, "CACHE_SECONDS", 0.0)
         assert settings.value("PORTAL_NAME") == "Later"
+
+
+def test_the_sidebar_colour_picks_readable_text(app, client, people):
+    client.login("admin@example.test")
+    assert save(client, sidebar="#f5f0e1").status_code == 302
+    page = client.get("/app/rooms").get_data(as_text=True)
+    assert "/brand.css?v=aa3300-f5f0e1" in page
+    css = client.get("/brand.css?v=aa3300-f5f0e1").get_data(as_text=True)
+    assert "--sidebar: #f5f0e1; --sidebar-ink: #000000;" in css
+    assert settings.ink_on("#1f2a44") == "#ffffff" and settings.ink_on("#fff") == "#000000"

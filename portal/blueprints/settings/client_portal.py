@@ -9,7 +9,11 @@ from portal.blueprints.settings.forms import PortalForm
 from portal.infra import settings
 
 #: Form field → setting name.
-FIELDS = {"portal_name": "PORTAL_NAME", "accent_colour": "PORTAL_ACCENT"}
+FIELDS = {
+    "portal_name": "PORTAL_NAME",
+    "accent_colour": "PORTAL_ACCENT",
+    "sidebar_colour": "PORTAL_SIDEBAR",
+}
 
 
 @bp.route("/portal", methods=["GET", "POST"])

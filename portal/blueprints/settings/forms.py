@@ -26,3 +26,4 @@ class PortalForm(FlaskForm):
 
     portal_name = StringField("Firm name", validators=[Length(max=200)])
     accent_colour = StringField("Accent colour", validators=[Length(max=20)])
+    sidebar_colour = StringField("Sidebar colour", validators=[Length(max=20)])
