@@ -28,7 +28,7 @@ def visible_rooms(user):
     member = exists().where(Participant.room_id == Room.id, Participant.user_id == user.id)
     if user.is_internal:
         return query.where(or_(member, Room.created_by_id == user.id))
-    return query.where(member)
+    return query.where(member, Room.team_only.is_(False))
 
 
 #: Key in the session's `info`: what `load_room` found visible since the session last
@@ -44,8 +44,30 @@ def can_view(user, room):
     return db.session.scalar(visible_rooms(user).where(Room.id == room.id)) is not None
 
 
+def may_write(user, room):
+    """Announcements are one-way: only internal users write in them."""
+    return user.is_internal or not room.is_announcement
+
+
 def can_post(user, room):
-    return not room.is_archived and can_view(user, room)
+    return not room.is_archived and may_write(user, room) and can_view(user, room)
+
+
+#: Why a client's post to an announcement is refused (the 403 page says it).
+ANNOUNCEMENT_REFUSAL = (
+    "This conversation is an announcement: you can read it, but replies are not possible here."
+)
+
+
+def may_see_participants(user):
+    """Only internal users see who is in a room (its list, a count, others' read state,
+    mention suggestions); a client sees the title, the messages and their authors."""
+    return bool(user.is_internal)
+
+
+def may_join(user, room):
+    """Who may be made a participant: nobody but internal users in a team-only room."""
+    return user.is_internal or not room.team_only
 
 
 def can_manage(user, room):
@@ -180,8 +202,9 @@ def ensure_can_delete(message, room, user=None):
 
 
 def ensure_can_post(room, user=None):
-    if not can_post(user or current_user, room):
-        abort(403)
+    user = user or current_user
+    if not can_post(user, room):
+        abort(403, None if may_write(user, room) else ANNOUNCEMENT_REFUSAL)
 
 
 def ensure_can_manage(room, user=None):
@@ -195,12 +218,18 @@ def ensure_can_change(room, user=None):
 
 
 def viewer_ids(room_id):
-    """Ids of every user who may view the room now: active participants and all-rooms staff."""
+    """Ids of every user who may view the room now: active participants (never a client
+    in a team-only room) and all-rooms staff."""
     active = User.may_log_in
     participants = (
         select(Participant.user_id)
         .join(User, User.id == Participant.user_id)
-        .where(Participant.room_id == room_id, active)
+        .join(Room, Room.id == Participant.room_id)
+        .where(
+            Participant.room_id == room_id,
+            active,
+            or_(User.kind == INTERNAL, Room.team_only.is_(False)),
+        )
     )
     creator = (
         select(Room.created_by_id)

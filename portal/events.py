@@ -24,6 +24,8 @@ message_changed = signals.signal("message-changed")
 #: sender: the app; kwargs: user_id, only (a session key, or None), keep (a session key, or
 #: None): that user's login session `only` ended, or all of them but `keep`
 sessions_revoked = signals.signal("sessions-revoked")
+#: sender: the app; kwargs: names (the admin-editable settings that changed, committed)
+settings_changed = signals.signal("settings-changed")
 
 
 def send(signal, **kwargs):

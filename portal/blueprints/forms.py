@@ -3,11 +3,18 @@
 import secrets
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.messaging.messages import BODY_MAX
-from portal.models.rooms import TITLE_MAX
+from portal.models.rooms import ANNOUNCEMENT, CHAT, TITLE_MAX
 from portal.models.users import NAME_MAX
 from portal.web.inputs import coerce_id, parse_id
 
@@ -40,7 +47,21 @@ class ParticipantsField(SelectMultipleField):
             raise ValidationError("Some of the selected people can't be added.")
 
 
+#: The "Team only" checkbox: on New Conversation and Edit Participants.
+TEAM_ONLY = "Team only"
+
+
 class NewConversationForm(TitleForm):
+    kind = RadioField(
+        "Kind",
+        choices=[
+            (CHAT, "Chat room: everyone in it reads and writes"),
+            (ANNOUNCEMENT, "Announcement: the team writes, clients read"),
+        ],
+        default=CHAT,
+        validate_choice=False,  # an unknown kind is refused by the verb, in its words
+    )
+    team_only = BooleanField(TEAM_ONLY)
     participant_ids = ParticipantsField("Participants", coerce=coerce_id)
     new_client_name = StringField("New client's name", validators=[Length(max=NAME_MAX)])
     new_client_email = StringField("New client's email", validators=[Length(max=254)])
@@ -48,6 +69,7 @@ class NewConversationForm(TitleForm):
 
 class ParticipantsForm(FlaskForm):
     participant_ids = ParticipantsField("Participants", coerce=coerce_id)
+    team_only = BooleanField(TEAM_ONLY)
     # Who the form showed as participants: only the user's own changes are applied.
     shown_ids = HiddenField()
 

@@ -6,9 +6,10 @@ live refresh that follows each new message costs a few indexed queries and no re
 when nothing the viewer sees changed.
 """
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
+from portal.infra import settings
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rooms import room_list
 from portal.web.etags import conditional
@@ -32,7 +33,7 @@ def render_room_list(template, archived_last=False):
     unread = sorted(unread_by_room(current_user).items())
     viewer = current_user._get_current_object()
     shown = (viewer.name, viewer.kind, viewer.is_admin, getattr(viewer, "time_zone", None))
-    brand = (current_app.config["PORTAL_NAME"], current_app.config["PORTAL_ACCENT"])
+    brand = (settings.value("PORTAL_NAME"), settings.value("PORTAL_ACCENT"))
     parts = (template, page, more, unread, [s.key() for s in summaries], shown, brand)
     return conditional(
         parts,

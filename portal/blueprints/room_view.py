@@ -12,7 +12,9 @@ from functools import cached_property
 from flask import current_app, request
 from sqlalchemy import select
 
+from portal.access import may_see_participants, may_write
 from portal.extensions import db
+from portal.infra import settings
 from portal.messaging.messages import message_rows, message_rows_around
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import unread_by_room
@@ -22,8 +24,9 @@ from portal.models.base import utcnow
 from portal.people.time_zones import zone_for
 from portal.web.inputs import parse_id
 
-#: Settings a room page shows (the composer's limits, the brand).
-SHOWN_SETTINGS = ("PORTAL_NAME", "PORTAL_ACCENT", "MAX_UPLOAD_MB", "MAX_FILES_PER_MESSAGE")
+#: Settings a room page shows: the composer's limits (config) and the brand (admins').
+SHOWN_SETTINGS = ("MAX_UPLOAD_MB", "MAX_FILES_PER_MESSAGE")
+SHOWN_BRAND = ("PORTAL_NAME", "PORTAL_ACCENT")
 
 
 class RoomPage:
@@ -74,6 +77,11 @@ class RoomPage:
     def staff_through(self):
         return 0 if self.viewer.is_internal else self.reads.staff_through
 
+    @property
+    def people(self):
+        """The participants, for viewers who may see them (internal users); else none."""
+        return self.reads.people if may_see_participants(self.viewer) else []
+
     def context(self, side, form):
         """The template context of rooms/room.html."""
         unread = self.unread
@@ -88,9 +96,10 @@ class RoomPage:
             "newer": self.newer,
             "seen": self.seen,
             "staff_through": self.staff_through,
-            "participants": self.reads.people,
+            "participants": self.people,
+            "show_participants": may_see_participants(self.viewer),
             "form": form,
-            "can_post": not self.room.is_archived,
+            "can_post": not self.room.is_archived and may_write(self.viewer, self.room),
             # The layout's sidebar total: the counts already read for the ETag.
             "unread_by_room": lambda _user: unread,
         }
@@ -100,14 +109,16 @@ class RoomPage:
         room, viewer, config = self.room, self.viewer, current_app.config
         zone = zone_for(viewer)
         return (
-            (room.id, room.title, room.is_archived, room.last_activity_at),
+            (room.id, room.title, room.is_archived, room.last_activity_at, room.kind),
+            room.team_only,
             (viewer.id, viewer.name, viewer.kind, viewer.is_admin, str(zone)),
             utcnow().astimezone(zone).date(),
             [tuple(row) for row in self.rows],
             (self.older, self.newer, self.before, self.around, self.first_unread_id),
             sorted((k, [p.id for p in v]) for k, v in self.seen.items()),
             self.staff_through,
-            [(p.id, p.name, p.kind, p.status) for p in self.reads.people],
+            [(p.id, p.name, p.kind, p.status) for p in self.people],
             sorted(self.unread.items()),
             [config.get(name) for name in SHOWN_SETTINGS],
+            [settings.value(name) for name in SHOWN_BRAND],
         )

@@ -14,6 +14,7 @@ import time
 
 from flask_sse import Message
 
+from portal.infra import settings
 from portal.live import subscriber
 from portal.live.inbox import Event, Subscription
 from portal.live.viewers import ViewersCache
@@ -121,9 +122,10 @@ class Hub:
     def subscribed(self):
         # Streams registered before now may have missed events while the subscription
         # was down: end them, so their pages reconnect and catch up from the database.
-        # Viewers changes may have been announced meanwhile: forget every cached room.
+        # Viewers or settings changes may have been announced meanwhile: forget them all.
         if self.viewers is not None:
             self.viewers.clear()
+        settings.forget()
         self._end_all()
         self.connected.set()
         log.info("live: subscribed to %s", self.channel("*"))
@@ -160,6 +162,9 @@ class Hub:
         query per event), and each viewer but the author gets an unread +1.
         """
         payload = json.loads(data)
+        if "settings" in payload:  # an admin changed a setting on some node
+            settings.forget()
+            return
         if "viewers" in payload:
             if self.viewers is not None:
                 self.viewers.changed(room_id, payload)

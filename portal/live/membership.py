@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 #: Columns whose change can change who may view a room, per table.
 DECIDING = {
     Participant.__tablename__: {"room_id", "user_id"},
-    Room.__tablename__: {"created_by_id"},
+    Room.__tablename__: {"created_by_id", "team_only"},
     User.__tablename__: {"active", "activated_at", "kind", "access_all_rooms"},
 }
 _ANNOUNCED = "portal_viewers_pending"

@@ -24,12 +24,14 @@ from portal.events import (
     room_changed,
     room_read,
     sessions_revoked,
+    settings_changed,
     user_access_changed,
 )
 from portal.live import membership  # noqa: F401 (announces viewers changes to the hubs)
 from portal.live.hub import Hub
 from portal.live.revocations import REVOKED
 from portal.live.seen import broadcast_seen
+from portal.live.viewers import ALL_ROOMS
 from portal.messaging.fragments import message_fragment
 from portal.messaging.reading import unread_counts_for_users
 from portal.people.sessions import session_user
@@ -83,6 +85,7 @@ def init_app(app):
     room_changed.connect(_on_room_changed, sender=app, weak=False)
     message_changed.connect(_on_message_changed, sender=app, weak=False)
     sessions_revoked.connect(_on_sessions_revoked, sender=app, weak=False)
+    settings_changed.connect(_on_settings_changed, sender=app, weak=False)
 
 
 def get_live():
@@ -227,3 +230,9 @@ def _on_user_access_changed(user):
 
 def _on_sessions_revoked(_app, user_id, only, keep):
     publish([(user_id, Message({"only": only, "keep": keep}, type=REVOKED))])
+
+
+@_guarded
+def _on_settings_changed(names):
+    """Every process's hub forgets its copy of the settings (portal.infra.settings)."""
+    _publish_raw([(get_live().hub.room_channel(ALL_ROOMS), json.dumps({"settings": names}))])

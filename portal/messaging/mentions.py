@@ -5,21 +5,33 @@ import re
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
+from portal.access import may_see_participants
 from portal.extensions import db
-from portal.models import Mention, Participant, User
+from portal.models import Mention, Message, Participant, User
 
 MENTION = Markup('<span class="mention" data-user-id="{}">{}</span>')
 
 
 def mentioned_users(room_id, body, author_id=None):
-    """Participants (other than the author) named as `@Name` in `body`, longest names first."""
+    """Participants (other than the author) named as `@Name` in `body`, longest names first.
+
+    An author who may not see the participants (a client) mentions only people the room
+    already shows them, its messages' authors: a mention must not confirm who is in it.
+    """
     if "@" not in (body or ""):
         return []
-    people = db.session.scalars(
+    query = (
         select(User)
         .join(Participant, Participant.user_id == User.id)
         .where(Participant.room_id == room_id)
-    ).all()
+    )
+    author = db.session.get(User, author_id) if author_id is not None else None
+    if author is not None and not may_see_participants(author):
+        wrote = select(Message.id).where(
+            Message.room_id == room_id, Message.author_id == User.id, Message.deleted_at.is_(None)
+        )
+        query = query.where(wrote.exists())
+    people = db.session.scalars(query).all()
     text = body.casefold()
     found = []
     for user in sorted(people, key=lambda u: -len(u.name)):

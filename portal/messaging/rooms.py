@@ -5,19 +5,23 @@ from functools import cache
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.access import prepared
+from portal.access import may_join, prepared
 from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rendering import FORMER_USER, excerpt
 from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.base import utcnow
-from portal.models.rooms import TITLE_MAX
+from portal.models.rooms import ANNOUNCEMENT, CHAT, KINDS, TITLE_MAX
 from portal.text import clean_name
 
 
 class RoomError(ValueError):
-    """A refused change, with a message for the page."""
+    """A refused change, with a message for the page and the form field it is about."""
+
+    def __init__(self, message, field="title"):
+        super().__init__(message)
+        self.field = field
 
 
 def clean_title(title):
@@ -36,14 +40,37 @@ def selectable_users(ids):
     return list(db.session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True))))
 
 
-def create_room(creator, title, participant_ids=(), now=None):
-    """Create a room; the creator is always a participant."""
+def clean_kind(kind):
+    """`chat` (also for an empty value) or `announcement`; anything else is refused."""
+    kind = (kind or CHAT).strip()
+    if kind not in KINDS:
+        raise RoomError("Choose a chat room or an announcement.", "kind")
+    return kind
+
+
+def ensure_may_join(room, users):
+    """Refuse, naming them, people who may not be participants (clients in a team-only room)."""
+    refused = sorted(u.name for u in users if not may_join(u, room))
+    if refused:
+        raise RoomError(
+            "A team-only conversation is for internal users: no client can be added "
+            f"({', '.join(refused)}). Remove them or untick Team only.",
+            "participant_ids",
+        )
+
+
+def create_room(creator, title, participant_ids=(), now=None, kind=CHAT, team_only=False):
+    """Create a room of `kind` (team-only: internal users only); the creator is always a
+    participant."""
     now = now or utcnow()
     room = Room(title=clean_title(title), created_by_id=creator.id, created_at=now)
+    room.kind, room.team_only = clean_kind(kind), bool(team_only)
     room.last_activity_at = now
+    chosen = selectable_users(set(participant_ids))
+    ensure_may_join(room, chosen)
     db.session.add(room)
     db.session.flush()
-    members = {u.id for u in selectable_users(set(participant_ids))} | {creator.id}
+    members = {u.id for u in chosen} | {creator.id}
     for user_id in sorted(members):
         db.session.add(Participant(room_id=room.id, user_id=user_id, added_by_id=creator.id))
     db.session.commit()
@@ -57,14 +84,19 @@ def participant_ids(room):
     )
 
 
-def set_participants(room, actor, wanted_ids, shown_ids=None):
+def set_participants(room, actor, wanted_ids, shown_ids=None, team_only=None):
     """Make the room's participants `wanted_ids` (the creator stays); returns (added, removed).
 
     With `shown_ids` (who the form showed as participants), only the differences the user
     made are applied: someone removed or added by another person meanwhile stays so.
+    `team_only` (True/False; None keeps it) switches the room to or from team only: it is
+    refused while a client would stay in it.
     """
     if room.is_archived:
-        raise RoomError("This conversation is archived. Unarchive it to change participants.")
+        raise RoomError(
+            "This conversation is archived. Unarchive it to change participants.",
+            "participant_ids",
+        )
     current = participant_ids(room)
     wanted_ids = set(wanted_ids)
     if shown_ids is not None:
@@ -75,6 +107,15 @@ def set_participants(room, actor, wanted_ids, shown_ids=None):
     wanted |= {uid for uid in current & wanted_ids}
     if room.created_by_id:
         wanted.add(room.created_by_id)
+    switched = team_only is not None and bool(team_only) != room.team_only
+    if switched:
+        room.team_only = bool(team_only)
+    if room.team_only:
+        try:
+            ensure_may_join(room, users_of(wanted))
+        except RoomError:
+            db.session.rollback()
+            raise
     added, removed = wanted - current, current - wanted
     _insert_participants(room, actor, added)
     if removed:
@@ -86,7 +127,16 @@ def set_participants(room, actor, wanted_ids, shown_ids=None):
     db.session.commit()
     if added or removed:
         send(participants_changed, room=room, added=added, removed=removed)
+    if switched:
+        send(room_changed, room=room)
     return added, removed
+
+
+def users_of(ids):
+    """The users with these ids (any status)."""
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids))))
 
 
 def _insert_participants(room, actor, user_ids):
@@ -157,7 +207,9 @@ def _room_page_statement(viewer, visible, archived_last):
     if archived_last:
         order = (Room.archived_at.is_not(None), *order)
     return (
-        visible.with_only_columns(Room.id, Room.title, Room.archived_at, Room.last_activity_at)
+        visible.with_only_columns(
+            Room.id, Room.title, Room.archived_at, Room.last_activity_at, Room.kind, Room.team_only
+        )
         .order_by(*order)
         .limit(ROOM_LIST_PAGE + 1)
         .offset(bindparam("offset"))
@@ -167,15 +219,22 @@ def _room_page_statement(viewer, visible, archived_last):
 class RoomSummary:
     """A room-list row: plain values (hashable, for the list's ETag), no ORM objects."""
 
-    __slots__ = ("id", "title", "archived_at", "last_activity_at", "unread", "preview")
+    __slots__ = (
+        "id", "title", "archived_at", "last_activity_at", "kind", "team_only", "unread", "preview"
+    )  # fmt: skip
 
-    def __init__(self, id, title, archived_at, last_activity_at, unread, preview):
+    def __init__(self, id, title, archived_at, last_activity_at, kind, team_only, unread, preview):
         self.id, self.title, self.archived_at = id, title, archived_at
-        self.last_activity_at, self.unread, self.preview = last_activity_at, unread, preview
+        self.last_activity_at, self.kind, self.team_only = last_activity_at, kind, team_only
+        self.unread, self.preview = unread, preview
 
     @property
     def is_archived(self):
         return self.archived_at is not None
+
+    @property
+    def is_announcement(self):
+        return self.kind == ANNOUNCEMENT
 
     def key(self):
         """Everything the row shows, as a tuple."""

@@ -5,6 +5,7 @@ from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
 from portal.models.notifications import NotificationLog
 from portal.models.rooms import Participant, Room
+from portal.models.settings import Setting
 from portal.models.users import Invitation, LoginSession, User
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "Participant",
     "ReadState",
     "Room",
+    "Setting",
     "User",
 ]

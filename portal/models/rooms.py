@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -8,6 +8,11 @@ from portal.models.base import UTCDateTime, utcnow
 from portal.models.users import User
 
 TITLE_MAX = 120
+
+#: Kinds of room (PRODUCT.md §1b): everyone writes in a chat room; in an announcement
+#: only internal users do, clients read.
+CHAT, ANNOUNCEMENT = "chat", "announcement"
+KINDS = (CHAT, ANNOUNCEMENT)
 
 
 class Room(db.Model):
@@ -20,6 +25,9 @@ class Room(db.Model):
     # Newest activity first in room lists: bumped by every message.
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20), default=CHAT, server_default=CHAT)
+    # Internal users only: no client is ever added, and no client's portal lists it.
+    team_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     created_by: Mapped[User | None] = relationship()
     participants: Mapped[list["Participant"]] = relationship(
@@ -29,6 +37,10 @@ class Room(db.Model):
     @property
     def is_archived(self):
         return self.archived_at is not None
+
+    @property
+    def is_announcement(self):
+        return self.kind == ANNOUNCEMENT
 
     def __repr__(self):
         return f"<Room {self.id} {self.title!r}>"

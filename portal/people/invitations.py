@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.infra import quotas
+from portal.infra import quotas, settings
 from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.models.users import KINDS, NAME_MAX, normalize_email
@@ -144,7 +144,7 @@ def _send(user, token, invited_by):
     try:
         send_email(
             user.email,
-            f"You're invited to {current_app.config['PORTAL_NAME']}",
+            f"You're invited to {settings.value('PORTAL_NAME')}",
             "invitation",
             recipient_name=user.name,
             user=user,

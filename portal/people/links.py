@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.infra import settings
 from portal.mail import send_email
 from portal.models import Invitation
 from portal.models.base import utcnow
@@ -111,7 +112,7 @@ def email_link(user, purpose, now=None):
     db.session.commit()
     send_email(
         user.email,
-        subject.format(portal=config["PORTAL_NAME"]),
+        subject.format(portal=settings.value("PORTAL_NAME")),
         template,
         recipient_name=user.name,
         user=user,

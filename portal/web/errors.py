@@ -53,6 +53,11 @@ def init_app(app):
 def _render(error, status=None, message=None):
     status = status or getattr(error, "code", 500)
     title, default = MESSAGES.get(status, ("Error", "Something went wrong."))
+    # `abort(403, "why")` gives the refusal's reason in the product's words (werkzeug's own
+    # descriptions, on other statuses, are technical: never shown).
+    given = getattr(error, "description", None)
+    if status == 403 and given and given != type(error).description:
+        message = message or given
     message = message or default
     if request.headers.get("HX-Request"):
         return message, status

@@ -4,6 +4,7 @@ from datetime import UTC
 
 from flask import current_app, has_request_context, request, url_for
 
+from portal.infra import settings
 from portal.messaging.changes import settled_cursor
 from portal.messaging.grouping import avatar_colour, day_label, file_kind, group_classes, initials
 from portal.messaging.reading import UNREAD_CAP, unread_by_room, unread_label
@@ -60,14 +61,28 @@ def template_url_for(endpoint, **values):
 
 
 def brand():
-    """The firm's name and accent colour, for page titles, headers and emails."""
-    config = current_app.config
-    return {"portal_name": config["PORTAL_NAME"], "portal_accent": config["PORTAL_ACCENT"]}
+    """The firm's name and colours, for page titles, headers, the stylesheet and emails."""
+    accent, sidebar = brand_accent(), settings.value("PORTAL_SIDEBAR")
+    return {
+        "portal_name": settings.value("PORTAL_NAME"),
+        "portal_accent": accent,
+        "portal_sidebar": sidebar,
+        # The stylesheet's URL changes with the colours: browsers see a change at once.
+        "brand_version": f"{accent[1:]}-{sidebar[1:]}",
+    }
+
+
+def brand_accent():
+    return settings.value("PORTAL_ACCENT")
 
 
 def brand_css():
-    """The accent colour as a stylesheet (no inline styles under the CSP)."""
-    css = f":root {{ --accent: {current_app.config['PORTAL_ACCENT']}; }}\n"
+    """The brand colours as a stylesheet (no inline styles under the CSP)."""
+    accent, sidebar = brand_accent(), settings.value("PORTAL_SIDEBAR")
+    css = (
+        f":root {{ --accent: {accent}; --accent-ink: {settings.ink_on(accent)}; "
+        f"--sidebar: {sidebar}; --sidebar-ink: {settings.ink_on(sidebar)}; }}\n"
+    )
     return css, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300"}
 
 

@@ -85,6 +85,7 @@ OTHER_ROUTES = {
     "/portal/rooms": "rooms/test_sending (client room list)",
     "/settings/users": "test_settings",
     "/settings/users/invite": "test_settings",
+    "/settings/portal": "test_portal_settings (admins only: staff 403, clients 404)",
     "/settings/users/<int:user_id>/edit": "test_settings",
     "/settings/users/<int:user_id>/resend": "test_invitations",
     "/settings/audit": "test_message_policy (admins only; only rooms they can see now)",

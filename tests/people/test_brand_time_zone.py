@@ -74,14 +74,19 @@ def test_brand_name_in_titles_headers_and_accent_stylesheet(app, client, people,
     page = client.get("/portal/rooms").get_data(as_text=True)
     assert "· Acme &amp; Partners</title>" in page
     assert "Acme &amp; Partners · Client portal" in page
-    assert '<link rel="stylesheet" href="/brand.css">' in page
+    assert (
+        '<link rel="stylesheet" href="/brand.css?v=aa3300-1f2a44">' in page
+    )  # a new colour, a new URL
     client.login("staff@example.test")
     page = client.get("/app/rooms").get_data(as_text=True)
     assert '<p class="brand">Acme &amp; Partners</p>' in page
 
     css = client.get("/brand.css")
     assert css.mimetype == "text/css"
-    assert css.get_data(as_text=True) == ":root { --accent: #aa3300; }\n"
+    assert css.get_data(as_text=True) == (
+        ":root { --accent: #aa3300; --accent-ink: #ffffff; "
+        "--sidebar: #1f2a44; --sidebar-ink: #ffffff; }\n"
+    )
 
 
 @pytest.mark.parametrize("value", ["red; } body { display: none", "#12", "url(x)"])

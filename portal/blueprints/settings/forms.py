@@ -19,3 +19,11 @@ class EditUserForm(FlaskForm):
     is_admin = BooleanField("Admin")
     access_all_rooms = BooleanField("Access to all chat rooms")
     active = BooleanField("Active")
+
+
+class PortalForm(FlaskForm):
+    """Settings → Client portal: the firm's name and accent colour (checked by the verb)."""
+
+    portal_name = StringField("Firm name", validators=[Length(max=200)])
+    accent_colour = StringField("Accent colour", validators=[Length(max=20)])
+    sidebar_colour = StringField("Sidebar colour", validators=[Length(max=20)])

@@ -16,6 +16,7 @@ from portal.messaging.rooms import (
     set_participants,
     unarchive_room,
 )
+from portal.models.rooms import ANNOUNCEMENT
 from portal.models.users import CLIENT
 from portal.people.invitations import InvitationEmailError, InvitationError, invite_user
 from portal.people.users import pickable_users, users_by_ids
@@ -44,7 +45,10 @@ def rooms():
 @bp.route("/rooms/new")
 @internal_required
 def new_room():
+    """New Conversation; `?kind=announcement` is New Announcement."""
     form = _with_people(NewConversationForm())
+    if request.args.get("kind") == ANNOUNCEMENT:
+        form.kind.data = ANNOUNCEMENT
     return render_template("workspace/new_room.html", form=form)
 
 
@@ -56,7 +60,7 @@ def create():
         try:
             room, invited = _create_from(form)
         except RoomError as exc:
-            form.title.errors.append(str(exc))
+            form[exc.field].errors.append(str(exc))
         except InvitationError as exc:
             field = form.new_client_name if exc.field == "name" else form.new_client_email
             field.errors.append(str(exc))
@@ -69,18 +73,30 @@ def create():
 
 def _create_from(form):
     """Create the room the form describes (inviting the new client, if any)."""
-    title = clean_title(form.title.data)
+    title, kind, team_only = clean_title(form.title.data), form.kind.data, form.team_only.data
     people = list(form.participant_ids.data or [])
+    if team_only and _new_client_given(form):
+        raise RoomError(
+            "A team-only conversation is for internal users: untick Team only to invite a "
+            "new client.",
+            "new_client_email",
+        )
     invited = _invite_new_client(form)
     if invited is not None:
         people.append(invited.id)
-    return create_room(current_user, title, people), invited
+    return create_room(current_user, title, people, kind=kind, team_only=team_only), invited
+
+
+def _new_client_given(form):
+    return bool(
+        (form.new_client_email.data or "").strip() or (form.new_client_name.data or "").strip()
+    )
 
 
 def _invite_new_client(form):
     """The "invite a new client" fields: create, invite and return the client (or None)."""
     email, name = (form.new_client_email.data or "").strip(), form.new_client_name.data
-    if not email and not (name or "").strip():
+    if not _new_client_given(form):
         return None
     if not email:
         raise InvitationError("Enter the new client's email, or clear their name.", "email")
@@ -109,6 +125,7 @@ def participants(room_id):
         ensure_can_change(room)
     form = _with_people(ParticipantsForm(), room)
     if request.method == "GET":
+        form.team_only.data = room.team_only
         form.participant_ids.data = sorted(participant_ids(room))
         form.shown_ids.data = " ".join(map(str, form.participant_ids.data))
         return _participants_page(room, form)
@@ -130,14 +147,18 @@ def _save_participants(room, form):
     someone else changed the participants meanwhile), else the error is flashed."""
     shown = form.shown()
     meanwhile = shown not in (None, participant_ids(room))
+    was_team_only = room.team_only
     try:
         added, removed = set_participants(
-            room, current_user, form.participant_ids.data or [], shown
+            room, current_user, form.participant_ids.data or [], shown, form.team_only.data
         )
     except RoomError as exc:
-        flash(str(exc), "error")
+        form[exc.field].errors.append(str(exc))
         return False
-    flash(_participants_flash(added, removed, meanwhile), "success")
+    message = _participants_flash(added, removed, meanwhile)
+    if room.team_only != was_team_only:
+        message += " Team only: " + ("on." if room.team_only else "off.")
+    flash(message, "success")
     return True
 
 

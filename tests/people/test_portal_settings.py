@@ -1,0 +1,157 @@
+"""Settings → Client portal: who may change the firm's name and accent colour, what they
+may set, and that every page, email and process sees a change at once."""
+
+import json
+import time
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.infra import settings
+from portal.models import Setting, User
+from portal.people.invitations import invite_user
+
+URL = "/settings/portal"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """The process's copy of the settings is emptied with the tables after each test."""
+    settings.forget()
+    yield
+    settings.forget()
+
+
+def save(client, name="Smith & Jones", colour="#aa3300", sidebar="#1f2a44"):
+    data = {"portal_name": name, "accent_colour": colour, "sidebar_colour": sidebar}
+    return client.form_post(URL, data)
+
+
+def test_admins_see_the_first_values_from_the_environment(app, client, people):
+    client.login("admin@example.test")
+    page = client.get(URL).get_data(as_text=True)
+    assert "<h1>Client portal</h1>" in page
+    assert f'value="{app.config["PORTAL_NAME"]}"' in page
+    assert f'value="{app.config["PORTAL_ACCENT"]}"' in page
+    assert 'for="portal_name"' in page and 'for="accent_colour"' in page
+
+
+@pytest.mark.parametrize("persona,status", [("staff", 403), ("staff_all", 403), ("client", 404)])
+def test_only_admins_may_change_them(app, client, people, persona, status):
+    client.login(f"{persona}@example.test")
+    assert client.get(URL).status_code == status
+    assert save(client).status_code == status
+    with app.app_context():
+        assert db.session.scalars(select(Setting)).all() == []
+
+
+def test_anonymous_is_sent_to_log_in_and_a_forged_post_changes_nothing(app, client, people):
+    assert client.get(URL).status_code == 302
+    client.login("admin@example.test")
+    response = client.post(URL, data={"portal_name": "Forged", "accent_colour": "#000"})
+    assert response.status_code == 400  # no CSRF token
+    with app.app_context():
+        assert settings.value("PORTAL_NAME") != "Forged"
+
+
+def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, room, outbox):
+    client.login("admin@example.test")
+    assert save(client).status_code == 302
+    assert "Saved" in client.get(URL).get_data(as_text=True)
+    client.logout()
+    client.login("client@example.test")
+    listing = client.get("/portal/rooms").get_data(as_text=True)
+    assert "Smith &amp; Jones · Client portal" in listing
+    assert "/brand.css?v=aa3300-1f2a44" in listing
+    assert "--accent: #aa3300" in client.get("/brand.css?v=aa3300-1f2a44").get_data(as_text=True)
+    assert "Smith &amp; Jones" in client.get(f"/portal/rooms/{room}").get_data(as_text=True)
+    with app.app_context():
+        admin = db.session.get(User, people["admin"].id)
+        invite_user("new@example.test", "New Client", "client", admin)
+    [email] = outbox.messages("new@example.test")
+    assert email["Subject"] == "You're invited to Smith & Jones"
+    html = email.get_body(("html",)).get_content()
+    assert "Smith &amp; Jones" in html and "#aa3300" in html
+
+
+ACCENT_ERROR = "The accent colour must be a colour like #2f5bd3."
+
+
+@pytest.mark.parametrize(
+    "values,error",
+    [
+        ({"colour": "red"}, ACCENT_ERROR),
+        ({"colour": "#12345"}, ACCENT_ERROR),
+        ({"colour": "#123;} body{x:y"}, ACCENT_ERROR),
+        ({"sidebar": "#fff; }"}, "The sidebar colour must be a colour like #2f5bd3."),
+        ({"name": "   "}, "Give the firm a name."),
+        ({"name": "x" * 81}, "The firm&#39;s name can be at most 80 characters."),
+    ],
+)
+def test_bad_values_are_refused_in_the_products_words(app, client, people, values, error):
+    client.login("admin@example.test")
+    response = save(client, **values)
+    assert response.status_code == 422
+    assert error in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Setting)).all() == []  # nothing half-saved
+
+
+def test_names_are_escaped_everywhere(app, client, people):
+    client.login("admin@example.test")
+    save(client, "<script>alert(1)</script> & Co")
+    page = client.get("/app/rooms").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_another_process_forgets_its_copy_when_it_hears_of_a_change(app, people, open_stream):
+    """A change made on another node reaches this process's hub over Redis."""
+    open_stream("client@example.test")  # this process's hub is subscribed
+    with app.app_context():
+        assert settings.value("PORTAL_NAME") == app.config["PORTAL_NAME"]  # cached now
+        db.session.add(Setting(name="PORTAL_NAME", value="Changed elsewhere"))
+        db.session.commit()  # as another node would, without this process's signal
+        assert settings.value("PORTAL_NAME") == app.config["PORTAL_NAME"]
+        live = app.extensions["live"]
+        channel = live.hub.room_channel(0)
+        redis.Redis.from_url(app.config["REDIS_URL"]).publish(
+            channel, json.dumps({"settings": ["PORTAL_NAME"]})
+        )
+        for _ in range(100):
+            if settings.value("PORTAL_NAME") == "Changed elsewhere":
+                break
+            time.sleep(0.05)
+        assert settings.value("PORTAL_NAME") == "Changed elsewhere"
+
+
+def test_saving_announces_the_change_to_every_hub(app, client, people):
+    pubsub = redis.Redis.from_url(app.config["REDIS_URL"]).pubsub()
+    pubsub.subscribe(app.extensions["live"].hub.room_channel(0))
+    pubsub.get_message(timeout=1)
+    client.login("admin@example.test")
+    save(client)
+    heard = pubsub.get_message(timeout=2)
+    assert json.loads(heard["data"]) == {"settings": ["PORTAL_NAME", "PORTAL_ACCENT"]}
+    pubsub.close()
+
+
+def test_a_process_that_hears_nothing_reads_again_after_the_cache_time(app, people, monkeypatch):
+    with app.app_context():
+        settings.value("PORTAL_NAME")
+        db.session.add(Setting(name="PORTAL_NAME", value="Later"))
+        db.session.commit()
+        monkeypatch.setattr(settings, "CACHE_SECONDS", 0.0)
+        assert settings.value("PORTAL_NAME") == "Later"
+
+
+def test_the_sidebar_colour_picks_readable_text(app, client, people):
+    client.login("admin@example.test")
+    assert save(client, sidebar="#f5f0e1").status_code == 302
+    page = client.get("/app/rooms").get_data(as_text=True)
+    assert "/brand.css?v=aa3300-f5f0e1" in page
+    css = client.get("/brand.css?v=aa3300-f5f0e1").get_data(as_text=True)
+    assert "--sidebar: #f5f0e1; --sidebar-ink: #000000;" in css
+    assert settings.ink_on("#1f2a44") == "#ffffff" and settings.ink_on("#fff") == "#000000"
