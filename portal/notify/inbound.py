@@ -222,7 +222,14 @@ def _author_and_room(token, message, envelope_from):
     if user.email.lower() not in sender_addresses(message, envelope_from):
         raise Refused("the sender is not the person this reply address was sent to")
     if not access.may_write(user, room):
-        raise Refused("announcement")  # clients read announcements; they never reply
+        # Clients read announcements; they never reply (the answer email says so).
+        raise Refused(
+            "announcement",
+            words=(
+                f"“{room.title}” is an announcement: you can read it, but replies are not possible."
+            ),
+            room_ids=[room.id],
+        )
     if not access.can_post(user, room):
         words = (
             f"the conversation “{room.title}” is archived."

@@ -146,11 +146,21 @@ def test_clients_get_the_same_emails_for_announcements(app, people, rooms, outbo
 
 
 def test_an_emailed_reply_to_an_announcement_is_refused_as_announcement(app, people, rooms):
+    """Not posted; the client is told why by an automatic answer (not a silent bounce)."""
+    from jobs.notifications import answer_reply
+    from portal.infra.queues import get_queue
+    from portal.notify.reply_answers import JOB
+
     with app.app_context():
         address = reply_address(people["client"].id, rooms["news"])
         [outcome] = inbound.receive(bytes(reply(address)), "client@example.test", [address])
-        assert (outcome.status, outcome.reason) == (inbound.REFUSED, "announcement")
+        assert (outcome.status, outcome.reason) == (inbound.ANSWERED, "announcement")
         assert count_messages(rooms["news"]) == 1
+        [job] = [job for job in get_queue().jobs if job.func_name == JOB]
+        answer_reply(*job.args, **job.kwargs)
+        [answer] = outbox_messages(app, "client@example.test")
+        text = answer.get_body(("plain",)).get_content()
+        assert "is an announcement: you can read it, but replies are not possible" in text
 
 
 # Team-only rooms
@@ -253,3 +263,9 @@ def test_may_join_and_visible_rooms_pin_team_only(app_ctx, people, rooms):
     db.session.commit()
     client = db.session.get(User, people["client"].id)
     assert HUDDLE not in {r.title for r in db.session.scalars(access.visible_rooms(client))}
+
+
+def outbox_messages(app, to):
+    from tests.conftest import Outbox
+
+    return Outbox(app.config["MAIL_OUTBOX_DIR"]).messages(to)
