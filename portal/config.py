@@ -31,8 +31,15 @@ def _choice(name, default, allowed):
     return value
 
 
-def _list(name, default):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+def _networks(name, default):
+    """A comma-separated list of IP addresses or networks, checked at start."""
+    items = [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {item!r} is not an IP address or network") from exc
+    return items
 
 
 def _accent(value):
@@ -183,7 +190,7 @@ def from_environment(instance):
         # The authserv-id of the upstream MTA whose Authentication-Results are believed, and
         # the addresses it connects from (mail-in reads the header only from those).
         "INBOUND_TRUSTED_MTA": os.environ.get("INBOUND_TRUSTED_MTA") or None,
-        "INBOUND_TRUSTED_MTA_IPS": _list("INBOUND_TRUSTED_MTA_IPS", "127.0.0.1,::1"),
+        "INBOUND_TRUSTED_MTA_IPS": _networks("INBOUND_TRUSTED_MTA_IPS", "127.0.0.1,::1"),
         "HELD_REPLY_MAX_AGE_SECONDS": _int("HELD_REPLY_MAX_AGE_SECONDS", 7 * 24 * 3600),
         # Longest line mail-in takes in a message (RFC 5321 says 1,000; Outlook writes more).
         "INBOUND_MAX_LINE_OCTETS": _int("INBOUND_MAX_LINE_OCTETS", 65536),

@@ -71,6 +71,8 @@ def trusted_peer(address, trusted):
         ip = ipaddress.ip_address(address)
     except (TypeError, ValueError):
         return False
+    # A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+    ip = getattr(ip, "ipv4_mapped", None) or ip
     return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)
 
 

@@ -143,3 +143,19 @@ def test_a_thread_names_only_emails_that_were_sent(people, smtp):
     assert third["References"] == first["Message-ID"]
     sent_ids = {str(m["Message-ID"]) for m in smtp.messages("client_notification")}
     assert set(str(third["References"]).split()) <= sent_ids
+
+
+def test_trusted_mta_addresses_are_checked_at_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("INBOUND_TRUSTED_MTA_IPS", "10.0.0.0/8, ::1")
+    assert settings.from_environment(str(tmp_path))["INBOUND_TRUSTED_MTA_IPS"] == [
+        "10.0.0.0/8",
+        "::1",
+    ]
+    monkeypatch.setenv("INBOUND_TRUSTED_MTA_IPS", "mx.example.com")
+    with pytest.raises(ValueError, match="INBOUND_TRUSTED_MTA_IPS"):
+        settings.from_environment(str(tmp_path))
+    monkeypatch.delenv("INBOUND_TRUSTED_MTA_IPS")
+    monkeypatch.setenv("INBOUND_UNCONFIRMED", "maybe")
+    with pytest.raises(ValueError, match="INBOUND_UNCONFIRMED"):
+        settings.from_environment(str(tmp_path))

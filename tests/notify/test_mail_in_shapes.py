@@ -176,6 +176,17 @@ def flat(to, count):
     return email.as_bytes(policy=policy.SMTP)
 
 
+def untyped(to, count):
+    """A reply of `count` parts that declare no Content-Type (text/plain by default)."""
+    parts = "".join(f"--zz\r\n\r\npart {i}\r\n" for i in range(count))
+    return (
+        f"From: Cleo Client <{SENDER}>\r\nTo: {to}\r\nSubject: Re: parts\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        + parts
+        + "--zz--\r\n"
+    ).encode()
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -183,8 +194,9 @@ def flat(to, count):
         lambda to: nested(to, 400),
         lambda to: nested(to, inbound.MAX_MIME_DEPTH + 1),
         lambda to: flat(to, inbound.MAX_MIME_PARTS + 1),
+        lambda to: untyped(to, inbound.MAX_MIME_PARTS + 1),
     ],
-    ids=["2000-deep", "400-deep", "just-too-deep", "too-many-parts"],
+    ids=["2000-deep", "400-deep", "just-too-deep", "too-many-parts", "untyped-parts"],
 )
 def test_mail_that_can_never_be_read_is_refused_for_good(app, people, server, address, raw):
     with pytest.raises(smtplib.SMTPDataError) as error:
@@ -197,6 +209,16 @@ def test_mail_that_can_never_be_read_is_refused_for_good(app, people, server, ad
 def test_a_reply_of_ordinary_depth_is_still_posted(app, people, server, address):
     assert send_raw(server, nested(address, 5), address) == {}
     assert posted(app, people) == ["Deep inside"]
+
+
+def test_a_reply_with_its_files_is_within_the_caps(app, people, server, address):
+    # Ten files (the per-message limit) and an HTML body with an inline logo.
+    email = reply(address, text="All ten files")
+    email.add_alternative("<p>All ten files</p>", subtype="html")
+    for i in range(app.config["MAX_FILES_PER_MESSAGE"]):
+        email.add_attachment(b"%PDF-1.4", "application", "pdf", filename=f"page{i}.pdf")
+    assert send_raw(server, email.as_bytes(policy=policy.SMTP), address) == {}
+    assert posted(app, people) == ["All ten files"]
 
 
 def test_an_html_reply_in_a_legacy_charset_is_posted(app, people, server, address):

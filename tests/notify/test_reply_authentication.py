@@ -360,3 +360,20 @@ def test_expired_held_replies_are_forgotten(app, server, address, dns, outbox):
     send(server, reply(address, text="Fresh words").as_bytes(policy=policy.SMTP), address)
     with app.app_context():
         assert [h.raw.count(b"Fresh words") for h in db.session.scalars(select(HeldReply))] == [1]
+
+
+@pytest.mark.parametrize(
+    ("peer", "ok"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.7", True),
+        ("10.1.0.7", False),
+        ("192.0.2.1", False),
+        (None, False),
+        ("not-an-ip", False),
+    ],
+)
+def test_trusted_peers(peer, ok):
+    assert authentication.trusted_peer(peer, ["127.0.0.1", "::1", "10.0.0.0/16"]) is ok
