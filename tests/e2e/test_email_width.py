@@ -31,7 +31,7 @@ def _overflow(browser, html):
         context.close()
 
 
-@pytest.mark.parametrize("template", ["invitation", "password_reset", "held_reply"])
+@pytest.mark.parametrize("template", ["invitation", "password_reset", "held_reply", "login_link"])
 def test_link_emails_fit_375_px(browser, people, template):
     email = build_email(
         "client@example.test",
@@ -60,3 +60,32 @@ def test_notification_and_reminder_emails_fit_375_px(browser, people, outbox):
     assert emails
     for email in emails:
         assert _overflow(browser, _html(email)) <= 0, email["Subject"]
+
+
+def test_recap_emails_fit_375_px(browser, people, outbox):
+    from datetime import UTC, datetime
+
+    from portal.notify.preferences import update_notification_settings
+    from portal.notify.recaps import send_recaps
+
+    room = room_with(people["staff"], people["client"], title="VATreturn" * 13)
+    post(room, people["client"], f"{UNBROKEN[:150]} is the folder")
+    update_notification_settings(user(people["staff"]), True, (), frequency="daily")
+    assert send_recaps(now=datetime(2030, 1, 7, 8, 30, tzinfo=UTC)) == 1
+    [email] = outbox.messages("staff@example.test")
+    assert _overflow(browser, _html(email)) <= 0
+
+
+def test_the_reply_not_posted_answer_fits_375_px(browser, people, outbox):
+    from portal.notify.reply_answers import send_answer
+
+    room = room_with(people["staff"], people["client"], title="VATreturn" * 13)
+    send_answer(
+        people["client"].id,
+        "the conversation is archived.",
+        None,
+        [room.id],
+        f"My answer with {UNBROKEN[:200]}",
+    )
+    [email] = outbox.messages("client@example.test")
+    assert _overflow(browser, _html(email)) <= 0
