@@ -7,7 +7,7 @@ from rq import get_current_job
 
 from jobs import app_context
 from portal.models.base import utcnow
-from portal.notify.client_emails import sweep_overdue
+from portal.notify.client_emails import send_overdue, sweep_overdue
 from portal.notify.log import retry_stale
 from portal.notify.reminders import send_reminders
 
@@ -15,10 +15,15 @@ log = logging.getLogger(__name__)
 
 
 def run_round(now=None):
-    """RQ cron job: re-send stuck emails, send reminders."""
+    """RQ cron job: re-send stuck emails, send overdue client emails, then reminders."""
     with app_context():
         now = now or _enqueued_at() or utcnow()
-        done = {"retried": retry_stale(now), "reminders": send_reminders(now)}
+        done = {
+            "retried": retry_stale(now),
+            # Before the reminders: a client's due email goes first, never a reminder instead.
+            "client_emails": send_overdue(now),
+            "reminders": send_reminders(now),
+        }
         log.info("notify: round at %s: %s", now.isoformat(timespec="seconds"), done)
         return done
 
