@@ -7,7 +7,7 @@ from rq import get_current_job
 
 from jobs import app_context
 from portal.models.base import utcnow
-from portal.notify.client_emails import sweep_overdue
+from portal.notify.client_emails import send_overdue, sweep_overdue
 from portal.notify.log import retry_stale
 from portal.notify.recaps import send_recaps
 from portal.notify.reminders import send_reminders
@@ -16,11 +16,14 @@ log = logging.getLogger(__name__)
 
 
 def run_round(now=None):
-    """RQ cron job: re-send stuck emails, send reminders and the recaps due."""
+    """RQ cron job: re-send stuck emails, send overdue client emails, then reminders and
+    the recaps due."""
     with app_context():
         now = now or _enqueued_at() or utcnow()
         done = {
             "retried": retry_stale(now),
+            # Before the reminders: a client's due email goes first, never a reminder instead.
+            "client_emails": send_overdue(now),
             "reminders": send_reminders(now),
             "recaps": send_recaps(now),
         }

@@ -28,7 +28,7 @@ from portal.models import Message, Participant, ReadState, User
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.users import CLIENT
 from portal.notify.emails import CLIENT_NOTIFICATION
-from portal.notify.log import deliver, deliver_pending, record
+from portal.notify.log import DeliveryError, deliver, deliver_pending, record
 from portal.notify.recipients import EMAILABLE, advance, unread
 
 JOB = "jobs.notifications.notify_client"
@@ -220,10 +220,29 @@ def sweep_overdue(now=None):
     normal path queue one job between them; should both run anyway, the email is recorded
     under one key with conditional watermarks (`_record_and_send`), so it goes out once.
     """
-    now = now or utcnow()
-    cutoff = now - timedelta(seconds=current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"])
-    user_ids = db.session.scalars(_overdue_statement(), {"cutoff": cutoff}).all()
+    user_ids = _overdue(now or utcnow())
     return [user_id for user_id in user_ids if notify_client_later(user_id, delay=0) is not None]
+
+
+def send_overdue(now):
+    """Send the overdue client emails here and now; how many were sent.
+
+    The reminder round runs this first, so a reminder never goes out ahead of the client
+    email it would otherwise pre-empt (a client email recorded just now holds reminders
+    back, `reminders._recently_notified`)."""
+    sent = 0
+    for user_id in _overdue(now):
+        try:
+            sent += notify_client(user_id, now=now) is not None
+        except DeliveryError:
+            continue
+    return sent
+
+
+def _overdue(now):
+    """Ids of clients with an unread message past its delay that no client email covers."""
+    cutoff = now - timedelta(seconds=current_app.config["CLIENT_NOTIFY_DELAY_SECONDS"])
+    return db.session.scalars(_overdue_statement(), {"cutoff": cutoff}).all()
 
 
 @cache

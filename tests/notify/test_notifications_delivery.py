@@ -122,6 +122,18 @@ def test_an_smtp_failure_then_success_sends_once(people, outbox, monkeypatch):
     assert (row.status, row.attempts, row.error) == ("sent", 2, None)
 
 
+def test_a_lost_job_is_caught_up_by_the_periodic_round(people, outbox):
+    """The round sends a due client email itself, before its reminders: never a reminder
+    in place of the client email."""
+    room = room_with(people["staff"], people["client"])
+    post(room, people["staff"], "Lost in Redis")
+    get_redis().flushdb()  # the scheduled job is gone
+
+    run_round(now=after_delay())
+    run_round(now=after_delay())
+    assert kinds(outbox, "client@example.test") == ["client_notification"]
+
+
 def test_a_resend_skips_what_was_read_meanwhile(people, outbox, monkeypatch):
     from portal.messaging.reading import mark_read
     from tests.notify_helpers import user
