@@ -34,6 +34,9 @@ _EMAIL = r"<?\s*(?:mailto:)?[^\s<>@]+@[^\s<>@]+\s*>?"
 _EVIDENCE = re.compile(
     rf"{_EMAIL}|\b\d{{1,2}}[:.]\d{{2}}\b|\b(?:19|20)\d{{2}}\b|\b\d{{1,4}}[-/.]\d{{1,2}}[-/.]\d{{1,4}}\b"
 )
+# Enough to drop everything below an attribution that no `>` line follows, or to join lines
+# into one: an address or a time of day ("On 12 May 2025 the bank sent:" has neither).
+_SURE = re.compile(r"@|\b\d{1,2}:\d{2}\b|\bkl\.?\s*\d{1,2}[.:]\d{2}\b", re.IGNORECASE)
 _ATTRIBUTION = re.compile(
     rf"^\s*-*\s*(?P<lead>{_LEADS})?.*?(?:{_VERBS})\s*:?\s*-*\s*$", re.IGNORECASE
 )
@@ -59,7 +62,7 @@ _DASHED_WROTE = re.compile(rf"^\s*-{{2,}}.{{1,200}}?\b(?:{_VERBS})\b\s*:?\s*-{{2
 # "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
 _INLINE_ATTRIBUTION = re.compile(r"(?:-{2,}\s*)?\bOn\s+\S.*\d.*\b(?:wrote|sent)\s*:\s*$")
 _ORIGINAL = re.compile(
-    r"^\s*[-_=*]*\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
+    r"^\s*[-_=*]{2,}\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
     r"antwort\s+nachricht|oprindelig\s+meddelelse|message\s+d'origine|messaggio\s+originale|"
     r"oorspronkelijk\s+bericht|wiadomość\s+oryginalna|mensaje\s+original|mensagem\s+original|"
     r"originalmeddelande|opprinnelig\s+melding|původní\s+zpráva|alkuperäinen\s+viesti|"
@@ -72,7 +75,7 @@ _FORWARDED = re.compile(
     r"mensaje\s+reenviado|vidarebefordrat\s+meddelande)\s*-+|begin\s+forwarded\s+message:)\s*$",
     re.IGNORECASE,
 )
-# A header block: a From line, then within five lines a Sent/Date/To/Subject line.
+# A header block: a From line, then within four lines a Sent/Date/To/Subject line.
 _FROM = re.compile(
     r"^\s*\*?\s*(?:from|de|von|van|da|od|från|fra|lähettäjä|от|feladó)\s*:\s*\*?\s*\S",
     re.IGNORECASE,
@@ -175,6 +178,9 @@ def _header_block(lines, i):
     headers = [line for line in window if _FROM.match(line) or _HEADER.match(line)]
     if len(headers) < 2:
         return False
+    # "From: Jane⏎To: Bob" may be the client's own note: two headers need an address.
+    if len(headers) == 2 and "@" not in " ".join(window) and "mailto:" not in first:
+        return bool(_DATE_HEADER.match(first) and re.search(r"\d:\d\d", first))
     # "Date: Wed, 16 May 2012 00:15:02 -0600⏎To: …" is a header; "Date: 12 May⏎To: the
     # bank" may be the client's own note: a date line needs a time of day.
     return any(_FROM.match(line) for line in window) or bool(re.search(r"\d:\d\d", first))
@@ -204,7 +210,7 @@ def _may_continue(first, joined):
     sentence: "Call me on 0612.⏎The bank wrote:" keeps the client's line."""
     if first.rstrip().endswith((".", "!", "?")):
         return False
-    return _STARTS.match(first) is not None
+    return _STARTS.match(first) is not None and _SURE.search(joined) is not None
 
 
 def _address_tail(line):
@@ -223,13 +229,14 @@ def _strength(joined):
         return "strong"
     if not _EVIDENCE.search(joined):
         return None
+    sure = _SURE.search(joined) is not None
     if _VERB_THEN_NAME.match(joined):
-        return "strong"
+        return "strong" if sure else "weak"
     match = _ATTRIBUTION.match(joined)
     if match is None:
         return None
     # "On …, Name <addr> wrote" without its colon is still sure: a sentence has no address.
-    if match.group("lead") and (joined.rstrip(" -").endswith(":") or "@" in joined):
+    if match.group("lead") and sure and (joined.rstrip(" -").endswith(":") or "@" in joined):
         return "strong"
     return "weak"
 
