@@ -25,6 +25,12 @@ _VERBS = (
     r"escreveu|ha\s+scritto|scrisse|napisał|napisała|napisał\(a\)|napsal|napsala|skrev|"
     r"pisze|kirjoitti|написал|написала|пишет|đã\s+viết|yazdı|írta"
 )
+# Substrings one of which every attribution has (a verb or an address): a cheap first test.
+_CLUES = (
+    "@", "wrote", "writes", "sent", "schreef", "geschreven", "schrieb", "écrit", "escribi",
+    "escreveu", "scritto", "scrisse", "napisa", "napsal", "skrev", "pisze", "kirjoitti",
+    "написал", "пишет", "viết", "yazdı", "írta",
+)  # fmt: skip
 # How an attribution starts: "On", "Op", "Le", "Am", "El", "Em", "Il giorno", "In data",
 # "W dniu", "Dne", "Den", "På", "Vào", or a date.
 _LEADS = r"(?:(?:on|op|le|am|el|em|il\s+giorno|in\s+data|w\s+dniu|dne|den|på|vào)\b|\d)"
@@ -60,7 +66,12 @@ _TIME_ADDRESS = re.compile(
 # "---- John Smith wrote ----" (Android, Zoho): no date needed, the dashes say it.
 _DASHED_WROTE = re.compile(rf"^\s*-{{2,}}.{{1,200}}?\b(?:{_VERBS})\b\s*:?\s*-{{2,}}\s*$", re.I)
 # "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
-_INLINE_ATTRIBUTION = re.compile(r"(?:-{2,}\s*)?\bOn\s+\S.*\d.*\b(?:wrote|sent)\s*:\s*$")
+_INLINE_ATTRIBUTION = re.compile(r"(?:-{2,}\s*)?\bOn\s(?=.*\d).*\b(?:wrote|sent)\s*:\s*$")
+_INLINE_CLUES = re.compile(r"wrote|sent", re.IGNORECASE)
+# Attribution rules look at most this many characters (a line, or lines joined): every
+# regex stays linear-ish on a hostile 100 kB line.
+_LONGEST = 400
+MAX_TEXT = 500_000  # ~2 s of CPU at worst (measured on a hostile line pattern)
 _ORIGINAL = re.compile(
     r"^\s*[-_=*]{2,}\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
     r"antwort\s+nachricht|oprindelig\s+meddelelse|message\s+d'origine|messaggio\s+originale|"
@@ -97,6 +108,9 @@ _MAX_ATTRIBUTION_LINES = 4  # "On …, Name <" / "addr>" / "wrote:" and Polymail
 
 def new_text(text):
     """The new text of a plain-text reply: quoted history dropped, every new line kept."""
+    # A posted message is at most BODY_MAX (10,000) characters: new text found only after
+    # half a megabyte of quote can't be posted anyway, and a hostile email is not read on.
+    text = text[:MAX_TEXT]
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = []
     seen_quote = False  # an attribution or a `>` block above: `>` lines are quotes for sure
@@ -109,7 +123,9 @@ def new_text(text):
         if _ORIGINAL.match(line) or _header_block(lines, i):
             _drop_rules(kept)
             break
-        inline = None if _quoted(line) else _INLINE_ATTRIBUTION.search(line)
+        inline = None
+        if not _quoted(line) and len(line) <= _LONGEST and _INLINE_CLUES.search(line):
+            inline = _INLINE_ATTRIBUTION.search(line)
         if inline and re.search(r"\w", line[: inline.start()]) and _starts_quote(lines, i + 1):
             kept.append(line[: inline.start()].rstrip(" -"))
             seen_quote = True
@@ -198,7 +214,7 @@ def _attribution_end(lines, i):
             return None
         joined = f"{joined} {lines[j].strip()}".strip()
         count += 1
-        if len(joined) > 400 or count > _MAX_ATTRIBUTION_LINES:
+        if len(joined) > _LONGEST or count > _MAX_ATTRIBUTION_LINES:
             return None
         if _is_attribution(joined) and (j == i or _may_continue(lines[i], joined)):
             return j
@@ -225,6 +241,9 @@ def _is_attribution(joined):
 def _strength(joined):
     """None (a sentence), "weak" (drop the line before `>` lines) or "strong" (sure enough to
     drop everything below it, even with no `>` marking the quote)."""
+    lowered = joined.lower()
+    if not any(clue in lowered for clue in _CLUES):
+        return None  # the common case, decided before the costlier patterns
     if _DASHED_WROTE.match(joined) or _DATE_ONLY.match(joined) or _TIME_ADDRESS.match(joined):
         return "strong"
     if not _EVIDENCE.search(joined):
