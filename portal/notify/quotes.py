@@ -33,7 +33,17 @@ _CLUES = (
 )  # fmt: skip
 # How an attribution starts: "On", "Op", "Le", "Am", "El", "Em", "Il giorno", "In data",
 # "W dniu", "Dne", "Den", "På", "Vào", or a date.
-_LEADS = r"(?:(?:on|op|le|am|el|em|il\s+giorno|in\s+data|w\s+dniu|dne|den|på|vào)\b|\d)"
+# Or a weekday then the day: "pe 20. lokakuuta 2017 klo 17.50 …", "tir. 18. apr. 2017 …".
+_DAYS = (
+    r"mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|mié|jeu|gio|jue|ven|vie|sam|sab|sáb|dim|dom|"
+    r"seg|ter|qua|qui|sex|mo|di|mi|do|fr|sa|so|ma|wo|vr|za|zo|ti|ke|to|pe|la|su|man|tir|tis|"
+    r"ons|tor|tors|fre|lør|lör|søn|sön|pon|wt|śr|czw|pt|sob|ndz|po|út|st|čt|pá|ne|"
+    r"пн|вт|ср|чт|пт|сб|вс"
+)
+_LEADS = (
+    r"(?:(?:on|op|le|am|el|em|il\s+giorno|in\s+data|w\s+dniu|dne|den|på|vào)\b|\d|"
+    rf"(?:{_DAYS})\.?,?\s+\d)"
+)
 _EMAIL = r"<?\s*(?:mailto:)?[^\s<>@]+@[^\s<>@]+\s*>?"
 # What a mail program's attribution has and a client's sentence ("On 3 May the bank
 # wrote:") has not: an address, a time of day, a year or a numeric date.
@@ -42,7 +52,7 @@ _EVIDENCE = re.compile(
 )
 # Enough to drop everything below an attribution that no `>` line follows, or to join lines
 # into one: an address or a time of day ("On 12 May 2025 the bank sent:" has neither).
-_SURE = re.compile(r"@|\b\d{1,2}:\d{2}\b|\bkl\.?\s*\d{1,2}[.:]\d{2}\b", re.IGNORECASE)
+_SURE = re.compile(r"@|\b\d{1,2}:\d{2}\b|\bklo?\.?\s*\d{1,2}[.:]\d{2}\b", re.IGNORECASE)
 _ATTRIBUTION = re.compile(
     rf"^\s*-*\s*(?P<lead>{_LEADS})?.*?(?:{_VERBS})\s*:?\s*-*\s*$", re.IGNORECASE
 )
@@ -53,10 +63,7 @@ _VERB_THEN_NAME = re.compile(
 # "2017-11-24 16:32 GMT+01:00 Name <addr>:" and "2011/4/7 Name <addr>" (Gmail, Apple).
 _DATE_ONLY = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,200}<[^<>]*@[^<>]*>\s*:?\s*$")
 # "Thu, 26 Jun 2014 14:00:51 +0400 от Name <addr>:" (mail.ru): a time, then an address.
-_WEEKDAYS = (
-    r"mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim|mo|di|mi|do|fr|sa|so|ma|wo|vr|za|zo|"
-    r"пн|вт|ср|чт|пт|сб|вс"
-)
+_WEEKDAYS = _DAYS
 _STARTS = re.compile(rf"^\s*-*\s*(?:{_LEADS}|(?:{_WEEKDAYS})\w*\.?,)", re.IGNORECASE)
 _TIME_ADDRESS = re.compile(
     rf"^\s*(?:\d|(?:{_WEEKDAYS})\w*\.?,).{{0,200}}\b\d{{1,2}}:\d{{2}}\b.{{0,200}}"
@@ -74,7 +81,8 @@ _LONGEST = 400
 MAX_TEXT = 500_000  # ~2 s of CPU at worst (measured on a hostile line pattern)
 _ORIGINAL = re.compile(
     r"^\s*[-_=*]{2,}\s*(?:original\s+message|reply\s+message|ursprüngliche\s+nachricht|"
-    r"antwort\s+nachricht|oprindelig\s+meddelelse|message\s+d'origine|messaggio\s+originale|"
+    r"antwort\s+nachricht|oprindelig\s+meddelelse|oprindelig\s+besked|message\s+d'origine|"
+    r"message\s+original|messaggio\s+originale|"
     r"oorspronkelijk\s+bericht|wiadomość\s+oryginalna|mensaje\s+original|mensagem\s+original|"
     r"originalmeddelande|opprinnelig\s+melding|původní\s+zpráva|alkuperäinen\s+viesti|"
     r"исходное\s+сообщение)\s*[-_=*]*\s*$",
@@ -94,12 +102,14 @@ _FROM = re.compile(
 _HEADER = re.compile(
     r"^\s*\*?\s*(?:sent|date|to|cc|subject|envoyé(?:\s+le)?|à|objet|gesendet|an|betreff|"
     r"verzonden|datum|aan|onderwerp|inviato|data|a|oggetto|wysłano|do|temat|skickat|till|"
-    r"ämne|sendt|til|emne|enviado|para|asunto|fecha|отправлено|кому|тема|дата)\s*:",
+    r"ämne|sendt|til|emne|enviado(?:\s+el)?|enviada(?:\s+em)?|para|asunto|assunto|fecha|"
+    r"sujet|copie(?:\s+à)?|message\s+du|odesláno|komu|předmět|отправлено|кому|тема|дата)\s*:",
     re.IGNORECASE,
 )
 _DATE_HEADER = re.compile(
     r"^\s*\*?\s*(?:sent|date|envoyé(?:\s+le)?|gesendet|verzonden|datum|inviato|data|"
-    r"wysłano|skickat|sendt|enviado|fecha|отправлено|дата)\s*:\s*\*?\s*\S",
+    r"wysłano|skickat|sendt|enviado(?:\s+el)?|enviada(?:\s+em)?|fecha|message\s+du|odesláno|"
+    r"отправлено|дата)\s*:\s*\*?\s*\S",
     re.IGNORECASE,
 )
 _RULE = re.compile(r"^\s*(?:[-_=]{3,}|(?:\*\s*){3,})\s*$")
@@ -230,8 +240,8 @@ def _may_continue(first, joined):
 
 
 def _address_tail(line):
-    """Polymail ends its attribution with "> wrote:" (the end of a wrapped `<address>`)."""
-    return re.match(rf"^\s*>\s*(?:{_VERBS})\s*:", line, re.IGNORECASE) is not None
+    """A wrapped `<address>` ends on the next line: "> wrote:" (Polymail), ">:" (Gmail)."""
+    return re.match(rf"^\s*>\s*(?:(?:{_VERBS})\s*)?:\s*$", line, re.IGNORECASE) is not None
 
 
 def _is_attribution(joined):

@@ -49,6 +49,10 @@ ATTRIBUTIONS = {
     "sv": "Den tors 26 nov. 2026 kl 11:00 skrev Sam Staff <sam@firm.example>:",
     "da": "Den tor. 26. nov. 2026 kl. 11.00 skrev Sam Staff <sam@firm.example>:",
     "cs": "Dne čt 26. 11. 2026 11:00 uživatel Sam Staff <sam@firm.example> napsal:",
+    "fi weekday first": "to 26. marraskuuta 2026 klo 11.00 Sam Staff\n<sam@firm.example> "
+    "kirjoitti:",
+    "no Gmail, address wrapped": "tor. 26. nov. 2026 kl. 11:00 skrev Sam Staff "
+    "<sam@firm.example\n>:",
 }
 
 # Blocks after which the rest of the email is the (unmarked) original: Outlook and co.
@@ -77,6 +81,11 @@ HEADER_BLOCKS = {
     "sv Outlook": "Från: Sam Staff <sam@firm.example>\nSkickat: den 26 november 2026 11:00\n"
     "Till: Cleo Client\nÄmne: Deklaration",
     "date first": "Date: Thu, 26 Nov 2026 11:00:00 +0100\nTo: client@example.test",
+    "fr Message du": '====\n\nMessage du : 26/11/2026 11:00\nDe : "Sam Staff" '
+    "<sam@firm.example>\nA : client@example.test\nSujet : Votre déclaration",
+    "da Oprindelig besked": "-------- Oprindelig besked --------\nFra: Sam Staff",
+    "es Outlook Enviado el": "De: Sam Staff <sam@firm.example>\nEnviado el: jueves, 26 de "
+    "noviembre de 2026 11:00\nPara: Cleo Client\nAsunto: Su declaración",
 }
 
 
