@@ -26,7 +26,7 @@ from portal import access
 from portal.extensions import db
 from portal.messaging.messages import MessageError, post_message
 from portal.models import HeldReply, InboundEmail, NotificationLog, Participant, Room, User
-from portal.models.base import utcnow
+from portal.models.base import one_line, utcnow
 from portal.notify import held_replies
 from portal.notify.authentication import confirm_sender
 from portal.notify.replies import (
@@ -77,7 +77,8 @@ class Refused(Exception):
 
     def __init__(self, reason, words=None, advice=None, room_ids=()):
         super().__init__(reason)
-        self.words, self.advice, self.room_ids = words or f"{reason}.", advice, list(room_ids)
+        words = words or (reason if reason.endswith((".", "!", "?")) else f"{reason}.")
+        self.words, self.advice, self.room_ids = words, advice, list(room_ids)
 
 
 class Unparseable(Refused):
@@ -211,6 +212,9 @@ def _author_and_room(token, message, envelope_from):
     """The token's user and room if that user may still post there from this sender."""
     user_id, room_id, third_id, issued_at = token
     user = db.session.get(User, user_id)
+    # The sender first: nothing about the rooms is worked out for somebody else's email.
+    if user is not None and user.email.lower() not in sender_addresses(message, envelope_from):
+        raise Refused("the sender is not the person this reply address was sent to")
     if room_id == DIGEST:
         room = _digest_room(user, third_id, message)
         mine = (Participant.user_id == user_id, Participant.room_id == room.id)
@@ -222,20 +226,19 @@ def _author_and_room(token, message, envelope_from):
             "the person is no longer a participant of this conversation",
             words="you are no longer a participant of this conversation.",
         )
-    if user.email.lower() not in sender_addresses(message, envelope_from):
-        raise Refused("the sender is not the person this reply address was sent to")
     if not access.may_write(user, room):
         # Clients read announcements; they never reply (the answer email says so).
         raise Refused(
             "announcement",
             words=(
-                f"“{room.title}” is an announcement: you can read it, but replies are not possible."
+                f"“{one_line(room.title)}” is an announcement: you can read it, but replies "
+                "are not possible."
             ),
             room_ids=[room.id],
         )
     if not access.can_post(user, room):
         words = (
-            f"the conversation “{room.title}” is archived."
+            f"the conversation “{one_line(room.title)}” is archived."
             if room.is_archived
             else "you may no longer post in this conversation."
         )
@@ -333,7 +336,7 @@ def _post_once(raw, message, user, room):
     try:
         posted = post_message(room, user, reply_text(message), files=reply_files(message))
     except MessageError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(str(exc), room_ids=[room.id]) from exc
     record.message_id = posted.id
     db.session.commit()
     log.info("mail-in: posted message %s to room %s as %s", posted.id, room.id, user.email)

@@ -11,7 +11,7 @@ part with the room's link (`…/rooms/<id>`). In the reply, as quoted by the mai
 
 import re
 
-from portal.notify.quotes import new_text
+from portal.notify.quotes import MAX_TEXT, new_text
 from portal.notify.reply_text import html_to_text
 
 _QUOTE_MARKS = re.compile(r"^[\s>]*")
@@ -20,7 +20,7 @@ _FOOTER = re.compile(r"/preferences/notifications|/unsubscribe/")
 
 def room_answered(email, rooms):
     """The one room of `rooms` the reply answers, or None when it cannot be told."""
-    text = _whole_text(email)
+    text = _whole_text(email)[:MAX_TEXT]
     if not text or not rooms:
         return None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

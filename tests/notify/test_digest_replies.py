@@ -251,3 +251,17 @@ def test_an_html_only_answer_quoting_the_whole_digest_is_answered(people, rooms,
     assert outcome.status == inbound.ANSWERED
     [job] = answer_jobs()
     assert job.args[4] == "Done."
+
+
+def test_an_empty_reply_is_answered_with_the_rooms_link(people, rooms, outbox):
+    from portal.notify.replies import reply_address
+
+    taxes, _payroll = rooms
+    text = f"{ATTRIBUTION}\n> Please sign page 2 of the return\n"
+    [outcome] = receive(reply(reply_address(people["client"].id, taxes.id), text=text))
+    assert outcome.status == inbound.ANSWERED
+    run_answers()
+    text, _html = parts(outbox.messages("client@example.test")[-1])
+    assert "Your reply was not posted: Write a message or attach a file before sending.\n" in text
+    assert f"Tax return 2026: http://portal.test/portal/rooms/{taxes.id}" in text
+    assert "What you wrote" not in text

@@ -77,3 +77,13 @@ def test_a_refused_reply_is_422_with_the_reason(client, app, secret, address):
 def test_oversized_mail_is_413(client, app, secret, address, monkeypatch):
     monkeypatch.setitem(app.config, "INBOUND_MAX_BYTES", 1000)
     assert deliver(client, bytes(reply(address, text="x" * 2000))).status_code == 413
+
+
+def test_a_reply_answered_by_email_is_200_with_its_status(client, app, secret, address):
+    # Nothing but a quote: not posted, and the client is told by email (so not a 422).
+    text = "On Thu, Nov 26, 2026 at 11:00 AM Sam <sam@firm.example> wrote:\n> Ready to sign\n"
+    response = deliver(client, bytes(reply(address, text=text)))
+    assert response.status_code == 200
+    [result] = response.json["results"]
+    assert result["status"] == "answered" and "Write a message" in result["reason"]
+    assert len(bodies(app)) == 1

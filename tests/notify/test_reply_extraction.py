@@ -49,6 +49,10 @@ ATTRIBUTIONS = {
     "sv": "Den tors 26 nov. 2026 kl 11:00 skrev Sam Staff <sam@firm.example>:",
     "da": "Den tor. 26. nov. 2026 kl. 11.00 skrev Sam Staff <sam@firm.example>:",
     "cs": "Dne čt 26. 11. 2026 11:00 uživatel Sam Staff <sam@firm.example> napsal:",
+    "fi weekday first": "to 26. marraskuuta 2026 klo 11.00 Sam Staff\n<sam@firm.example> "
+    "kirjoitti:",
+    "no Gmail, address wrapped": "tor. 26. nov. 2026 kl. 11:00 skrev Sam Staff "
+    "<sam@firm.example\n>:",
 }
 
 # Blocks after which the rest of the email is the (unmarked) original: Outlook and co.
@@ -77,6 +81,11 @@ HEADER_BLOCKS = {
     "sv Outlook": "Från: Sam Staff <sam@firm.example>\nSkickat: den 26 november 2026 11:00\n"
     "Till: Cleo Client\nÄmne: Deklaration",
     "date first": "Date: Thu, 26 Nov 2026 11:00:00 +0100\nTo: client@example.test",
+    "fr Message du": '====\n\nMessage du : 26/11/2026 11:00\nDe : "Sam Staff" '
+    "<sam@firm.example>\nA : client@example.test\nSujet : Votre déclaration",
+    "da Oprindelig besked": "-------- Oprindelig besked --------\nFra: Sam Staff",
+    "es Outlook Enviado el": "De: Sam Staff <sam@firm.example>\nEnviado el: jueves, 26 de "
+    "noviembre de 2026 11:00\nPara: Cleo Client\nAsunto: Su declaración",
 }
 
 
@@ -151,6 +160,10 @@ def test_reply_sharing_a_line_with_the_attribution():
         "On Monday my accountant wrote to me about the 2026 return.\nIs that fine?",
         "On 3 May the bank wrote:\nplease pay the rest by Friday.\n\nWhat do I do?",
         "Call me on 0612345678.\nMy adviser wrote: it is fine.",
+        "On 12 May 2025 the tax office sent:\n- the assessment\n- a letter\n\nWhat now?",
+        "2026 forms are signed\nas Sam wrote:\nall good",
+        "From: Jane\nTo: Bob\nThe note I found in the file.",
+        "Original message\nis what I sent you on Monday.",
         "Note for you\nDate: 12 May\nTo: the bank\nAmount: 250 EUR",
         "Visit us now\n>>> http://www.example.com <<<\nthe link above",
         "-- \nCleo Client\nSent from my iPhone",
@@ -162,6 +175,10 @@ def test_reply_sharing_a_line_with_the_attribution():
         "On … wrote in a sentence",
         "On <date> … wrote: without address or time",
         "a sentence then … wrote:",
+        "On <date with year> … sent: then a list",
+        "a line with a year, then … wrote:",
+        "From:/To: without an address",
+        "Original message without dashes",
         "Date:/To: without a time",
         "> inside new text",
         "signature",
@@ -207,3 +224,11 @@ def test_the_plain_part_is_preferred_when_both_are_sent():
     email = email_with(f"{NEW}\n\n{ATTRIBUTIONS['en one line']}\n{QUOTE}\n")
     email.add_alternative(f"<p>{NEW}</p>{HTML_QUOTES['Gmail']}", subtype="html")
     assert reply_text(email) == NEW
+
+
+def test_a_sentence_above_a_quote_is_not_taken_for_a_wrapped_attribution():
+    text = "2026 forms are signed\nas Sam wrote to me\n> Please sign the 2026 forms\n"
+    assert reply_text(email_with(text)) == "2026 forms are signed\nas Sam wrote to me"
+    # No date, time or address: the client's own words, kept (the quote below goes).
+    text = "Signed on 12 May 2026\nOn Monday Sam wrote:\n> Please sign\n"
+    assert reply_text(email_with(text)) == "Signed on 12 May 2026\nOn Monday Sam wrote:"
