@@ -73,6 +73,7 @@ def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, roo
         invite_user("new@example.test", "New Client", "client", admin)
     [email] = outbox.messages("new@example.test")
     assert email["Subject"] == "You're invited to Smith & Jones"
+    assert email["From"].addresses[0].display_name == "Smith & Jones"  # was the env's name
     html = email.get_body(("html",)).get_content()
     assert "Smith &amp; Jones" in html and "#aa3300" in html
 
