@@ -7,12 +7,13 @@ import uuid
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 import css_inline
 from flask import current_app, render_template
 
 from portal.config import default_sender, sender_domain
+from portal.infra import settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def build_email(to, subject, template, headers=None, message_id=None, **context)
     config = current_app.config
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject
-    message["From"] = default_sender(config)
+    message["From"] = sender()
     message["To"] = formataddr((context.get("recipient_name", ""), to))
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id or make_msgid(domain=sender_domain(config))
@@ -39,6 +40,15 @@ def build_email(to, subject, template, headers=None, message_id=None, **context)
     html = css_inline.inline(render_template(f"email/{template}.html", **context))
     message.add_alternative(html, subtype="html")
     return message
+
+
+def sender():
+    """MAIL_DEFAULT_SENDER (else the default sender); a display name that is the
+    environment's firm name follows the firm name set in Settings → Client portal."""
+    name, address = parseaddr(default_sender(current_app.config))
+    if name and name == current_app.config["PORTAL_NAME"]:
+        name = settings.value("PORTAL_NAME")
+    return formataddr((name, address)) if name else address
 
 
 def send_email(to, subject, template, headers=None, message_id=None, **context):

@@ -9,6 +9,7 @@ when nothing the viewer sees changed.
 from flask import render_template, request
 from flask_login import current_user
 
+from portal.blueprints.room_view import SHOWN_BRAND
 from portal.infra import settings
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rooms import room_list
@@ -33,7 +34,7 @@ def render_room_list(template, archived_last=False):
     unread = sorted(unread_by_room(current_user).items())
     viewer = current_user._get_current_object()
     shown = (viewer.name, viewer.kind, viewer.is_admin, getattr(viewer, "time_zone", None))
-    brand = (settings.value("PORTAL_NAME"), settings.value("PORTAL_ACCENT"))
+    brand = [settings.value(name) for name in SHOWN_BRAND]
     parts = (template, page, more, unread, [s.key() for s in summaries], shown, brand)
     return conditional(
         parts,

@@ -26,7 +26,7 @@ from portal.web.inputs import parse_id
 
 #: Settings a room page shows: the composer's limits (config) and the brand (admins').
 SHOWN_SETTINGS = ("MAX_UPLOAD_MB", "MAX_FILES_PER_MESSAGE")
-SHOWN_BRAND = ("PORTAL_NAME", "PORTAL_ACCENT")
+SHOWN_BRAND = ("PORTAL_NAME", "PORTAL_ACCENT", "PORTAL_SIDEBAR", settings.LOGO_VERSION)
 
 
 class RoomPage:

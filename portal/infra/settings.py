@@ -9,6 +9,7 @@ A process that hears nothing (a job worker without streams, Redis down) reads th
 again after CACHE_SECONDS.
 """
 
+import base64
 import re
 import threading
 import time
@@ -23,6 +24,8 @@ from portal.text import clean_name
 
 #: Longest a process trusts its copy without hearing of a change.
 CACHE_SECONDS = 30.0
+#: The logo (a PNG, base64) is read only when served; its version (a digest) is cached.
+LOGO, LOGO_VERSION = "PORTAL_LOGO", "PORTAL_LOGO_VERSION"
 FIRM_NAME_MAX = 80
 _COLOUR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
 
@@ -65,8 +68,8 @@ EDITABLE = {
     "PORTAL_ACCENT": _colour("accent colour", "PORTAL_ACCENT"),
     "PORTAL_SIDEBAR": _colour("sidebar colour", "PORTAL_SIDEBAR"),
 }
-#: First values of the settings the environment does not set.
-DEFAULTS = {"PORTAL_SIDEBAR": "#1f2a44"}
+#: First values of the settings the environment does not set ("": none).
+DEFAULTS = {"PORTAL_SIDEBAR": "#1f2a44", LOGO_VERSION: ""}
 
 
 def value(name):
@@ -93,7 +96,8 @@ def _values():
     values, read_at = _cache["values"], _cache["read_at"]
     if values is not None and time.monotonic() - read_at < CACHE_SECONDS:
         return values
-    values = dict(db.session.execute(select(Setting.name, Setting.value)).all())
+    rows = select(Setting.name, Setting.value).where(Setting.name != LOGO)
+    values = dict(db.session.execute(rows).all())
     with _lock:
         _cache.update(values=values, read_at=time.monotonic())
     return values
@@ -110,8 +114,12 @@ def save(changes, actor, now=None):
 
     Every value is checked before any is stored: a refused one (SettingError) stores none.
     """
-    cleaned = {name: EDITABLE[name](raw) for name, raw in changes.items()}
-    changed = [name for name, new in cleaned.items() if new != value(name)]
+    return store({name: EDITABLE[name](raw) for name, raw in changes.items()}, actor, now)
+
+
+def store(cleaned, actor, now=None):
+    """Store values already checked ({name: value}); announce what changed. Returns the names."""
+    changed = [name for name, new in cleaned.items() if name == LOGO or new != value(name)]
     for name in changed:
         row = db.session.get(Setting, name) or Setting(name=name)
         row.value, row.updated_by_id = cleaned[name], actor.id
@@ -123,3 +131,9 @@ def save(changes, actor, now=None):
         forget()
         send(settings_changed, names=changed)
     return changed
+
+
+def logo_png():
+    """The logo's PNG bytes, or None."""
+    stored = db.session.get(Setting, LOGO)
+    return base64.b64decode(stored.value) if stored is not None and stored.value else None

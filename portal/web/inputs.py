@@ -8,6 +8,8 @@ reaching a query would be a 500. Requests carrying them get a 400 or 404 page in
 from flask import abort, current_app, request, session
 from werkzeug.routing import IntegerConverter
 
+from portal.people.branding import LOGO_MAX_BYTES
+
 #: Largest id any table can hold on every database (PostgreSQL INTEGER).
 MAX_ID = 2**31 - 1
 
@@ -45,6 +47,9 @@ class IdConverter(IntegerConverter):
 UPLOAD_ENDPOINTS = {"workspace.send", "client.send"}
 #: Endpoints reading a raw (non-form) body, with the setting that limits it.
 RAW_BODY_ENDPOINTS = {"inbound.inbound_email": "INBOUND_MAX_BYTES"}
+#: Forms with one small file, and their body limit: room for the file past its own limit,
+#: so a slightly larger one gets the form's error (everything else kept), not a 413.
+SMALL_FILE_ENDPOINTS = {"settings.client_portal": 2 * LOGO_MAX_BYTES}
 
 
 def init_app(app):
@@ -62,6 +67,9 @@ def limit_body():
     config = current_app.config
     if request.endpoint in RAW_BODY_ENDPOINTS:
         request.max_content_length = config[RAW_BODY_ENDPOINTS[request.endpoint]]
+        return
+    if request.endpoint in SMALL_FILE_ENDPOINTS and session.get("sid"):
+        request.max_content_length = SMALL_FILE_ENDPOINTS[request.endpoint]
         return
     if session.get("sid"):
         request.max_content_length = config["FORM_MAX_BODY_KB"] * 1024

@@ -2,7 +2,7 @@
 
 from datetime import UTC
 
-from flask import current_app, has_request_context, request, url_for
+from flask import abort, current_app, has_request_context, request, url_for
 
 from portal.infra import settings
 from portal.messaging.changes import settled_cursor
@@ -28,6 +28,7 @@ def init_app(app):
     )
     app.context_processor(brand)
     app.add_url_rule("/brand.css", "brand_css", brand_css)
+    app.add_url_rule("/brand/logo/<version>.png", "brand_logo", brand_logo)
     app.jinja_env.filters["group_classes"] = group_in_reader_zone
     app.jinja_env.filters["avatar_colour"] = avatar_colour
     app.jinja_env.filters["day_label"] = day_in_reader_zone
@@ -63,10 +64,13 @@ def template_url_for(endpoint, **values):
 def brand():
     """The firm's name and colours, for page titles, headers, the stylesheet and emails."""
     accent, sidebar = brand_accent(), settings.value("PORTAL_SIDEBAR")
+    logo = settings.value(settings.LOGO_VERSION)
     return {
         "portal_name": settings.value("PORTAL_NAME"),
         "portal_accent": accent,
         "portal_sidebar": sidebar,
+        # Relative: pages use it as it is, emails after their base_url.
+        "portal_logo": f"/brand/logo/{logo}.png" if logo else None,
         # The stylesheet's URL changes with the colours: browsers see a change at once.
         "brand_version": f"{accent[1:]}-{sidebar[1:]}",
     }
@@ -84,6 +88,20 @@ def brand_css():
         f"--sidebar: {sidebar}; --sidebar-ink: {settings.ink_on(sidebar)}; }}\n"
     )
     return css, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300"}
+
+
+def brand_logo(version):
+    """The logo, public like the stylesheet (the login page and emails show it); its URL
+    names its version, so it is cached for good."""
+    png = settings.logo_png() if version == settings.value(settings.LOGO_VERSION) else None
+    if png is None:
+        abort(404)
+    headers = {
+        "Content-Type": "image/png",
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return png, 200, headers
 
 
 def format_datetime(value, zone=None):

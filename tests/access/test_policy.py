@@ -80,6 +80,7 @@ OTHER_ROUTES = {
     "/healthz": "test_health",
     "/static/<path:filename>": "flask static files",
     "/brand.css": "test_brand_time_zone (public: the accent colour only)",
+    "/brand/logo/<version>.png": "test_portal_settings (public: the current logo only)",
     "/app/rooms": "rooms/test_read_state (room list shows only visible rooms)",
     "/app/rooms/new": "rooms/test_new_conversation (internal only)",
     "/portal/rooms": "rooms/test_sending (client room list)",

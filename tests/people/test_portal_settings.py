@@ -1,6 +1,7 @@
 """Settings → Client portal: who may change the firm's name and accent colour, what they
 may set, and that every page, email and process sees a change at once."""
 
+import io
 import json
 import time
 
@@ -72,6 +73,7 @@ def test_a_change_shows_at_once_on_pages_css_and_emails(app, client, people, roo
         invite_user("new@example.test", "New Client", "client", admin)
     [email] = outbox.messages("new@example.test")
     assert email["Subject"] == "You're invited to Smith & Jones"
+    assert email["From"].addresses[0].display_name == "Smith & Jones"  # was the env's name
     html = email.get_body(("html",)).get_content()
     assert "Smith &amp; Jones" in html and "#aa3300" in html
 
@@ -155,3 +157,96 @@ def test_the_sidebar_colour_picks_readable_text(app, client, people):
     css = client.get("/brand.css?v=aa3300-f5f0e1").get_data(as_text=True)
     assert "--sidebar: #f5f0e1; --sidebar-ink: #000000;" in css
     assert settings.ink_on("#1f2a44") == "#ffffff" and settings.ink_on("#fff") == "#000000"
+
+
+def image_bytes(kind="PNG", size=(900, 300), colour=(200, 40, 10)):
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, kind)
+    return out.getvalue()
+
+
+def upload(client, data, filename="logo.png", **extra):
+    fields = {
+        "portal_name": "Smith & Jones",
+        "accent_colour": "#aa3300",
+        "sidebar_colour": "#1f2a44",
+        **extra,
+    }
+    if data is not None:
+        fields["logo"] = (io.BytesIO(data), filename)
+    return client.post(
+        URL,
+        data={**fields, "csrf_token": client.csrf_token()},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "WEBP"])
+def test_a_logo_is_re_encoded_and_shown_on_pages_and_emails(app, client, people, outbox, kind):
+    client.login("admin@example.test")
+    assert upload(client, image_bytes(kind), f"logo.{kind.lower()}").status_code == 302
+    with app.app_context():
+        version = settings.value(settings.LOGO_VERSION)
+    src = f"/brand/logo/{version}.png"
+    assert src in client.get("/app/rooms").get_data(as_text=True)  # the sidebar
+    client.logout()
+    assert src in client.get("/login").get_data(as_text=True)
+    served = client.get(src)
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert "immutable" in served.headers["Cache-Control"]
+    from PIL import Image
+
+    logo = Image.open(io.BytesIO(served.data))
+    assert logo.format == "PNG" and max(logo.size) == 512  # scaled down
+    assert client.get("/brand/logo/0123456789ab.png").status_code == 404  # an old version
+    with app.app_context():
+        admin = db.session.get(User, people["admin"].id)
+        invite_user("new@example.test", "New Client", "client", admin)
+    html = outbox.messages("new@example.test")[0].get_body(("html",)).get_content()
+    assert f'src="http://portal.test{src}"' in html
+
+
+@pytest.mark.parametrize(
+    "data,filename",
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "x.svg"),
+        (b"GIF89a" + b"\0" * 40, "x.gif"),
+        (b"not an image at all", "logo.png"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024), "big.png"),
+    ],
+)
+def test_a_bad_logo_is_refused_and_nothing_is_saved(app, client, people, data, filename):
+    client.login("admin@example.test")
+    response = upload(client, data, filename)
+    assert response.status_code == 422
+    assert "The logo must be a PNG, JPEG or WebP image of at most 1 MB." in response.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.scalars(select(Setting)).all() == []
+
+
+def test_a_gif_logo_is_refused(app, client, people):
+    client.login("admin@example.test")
+    assert upload(client, image_bytes("GIF"), "logo.gif").status_code == 422
+
+
+def test_the_logo_can_be_removed(app, client, people):
+    client.login("admin@example.test")
+    upload(client, image_bytes())
+    with app.app_context():
+        src = f"/brand/logo/{settings.value(settings.LOGO_VERSION)}.png"
+    assert upload(client, None, remove_logo="y").status_code == 302
+    assert src not in client.get("/app/rooms").get_data(as_text=True)
+    assert client.get(src).status_code == 404
+
+
+def test_a_huge_upload_is_stopped_at_the_door(app, client, people):
+    client.login("admin@example.test")
+    response = upload(client, b"\x89PNG\r\n\x1a\n" + b"\0" * (3 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "Nothing was saved." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Setting)).all() == []

@@ -1,4 +1,4 @@
-"""Settings → Client portal (admins): the firm's name and accent colour, live at once."""
+"""Settings → Client portal (admins): the firm's name, colours and logo, live at once."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -7,6 +7,7 @@ from portal.access import admin_required
 from portal.blueprints.settings import bp
 from portal.blueprints.settings.forms import PortalForm
 from portal.infra import settings
+from portal.people.branding import remove_logo, set_logo
 
 #: Form field → setting name.
 FIELDS = {
@@ -25,13 +26,26 @@ def client_portal():
             form[field].data = settings.value(name)
     elif form.validate_on_submit():
         try:
-            changes = {name: form[field].data for field, name in FIELDS.items()}
-            changed = settings.save(changes, current_user)
+            changed = _save(form)
         except settings.SettingError as exc:
-            field = next(f for f, name in FIELDS.items() if name == exc.name)
+            field = next((f for f, name in FIELDS.items() if name == exc.name), "logo")
             form[field].errors = [*form[field].errors, str(exc)]
         else:
             flash("Saved: clients see it now." if changed else "No changes.", "success")
             return redirect(url_for(".client_portal"))
     status = 422 if form.errors else 200
     return render_template("settings/client_portal.html", form=form), status
+
+
+def _save(form):
+    """Check everything first (the logo, then the values), then store: all or nothing."""
+    changes = {name: form[field].data for field, name in FIELDS.items()}
+    for name, raw in changes.items():
+        settings.EDITABLE[name](raw)
+    changed = []
+    upload = form.logo.data
+    if upload is not None and getattr(upload, "filename", ""):
+        changed += set_logo(upload, current_user)
+    elif form.remove_logo.data and settings.value(settings.LOGO_VERSION):
+        changed += remove_logo(current_user)
+    return changed + settings.save(changes, current_user)

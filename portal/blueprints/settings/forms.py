@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -27,3 +28,5 @@ class PortalForm(FlaskForm):
     portal_name = StringField("Firm name", validators=[Length(max=200)])
     accent_colour = StringField("Accent colour", validators=[Length(max=20)])
     sidebar_colour = StringField("Sidebar colour", validators=[Length(max=20)])
+    logo = FileField("Logo")
+    remove_logo = BooleanField("Remove the logo")
