@@ -1,7 +1,9 @@
-"""`rq cron jobs.cron`: the reminder round every REMINDER_INTERVAL_SECONDS."""
+"""`rq cron jobs.cron`: the reminder round every REMINDER_INTERVAL_SECONDS; the audit
+trail's retention once a day."""
 
 from rq import cron
 
+from jobs.retention import purge_audit
 from jobs.rounds import run_round
 from portal import config
 
@@ -13,3 +15,5 @@ cron.register(
     interval=_settings["REMINDER_INTERVAL_SECONDS"],
     job_timeout=1800,
 )
+# Daily at 03:17 UTC, off the hour that other periodic work tends to pick.
+cron.register(purge_audit, _settings["RQ_QUEUE"], cron="17 3 * * *", job_timeout=3600)

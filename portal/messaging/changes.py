@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from portal.events import message_changed
 from portal.extensions import db
+from portal.infra import audit
 from portal.messaging.messages import MessageError, clean_body
 from portal.messaging.uploads import discard
 from portal.models import Message, MessageRevision
@@ -52,6 +53,8 @@ def delete_message(message, actor, now=None):
             created_at=now,
         )
     )
+    if message.author_id != actor.id:
+        _audit_deletion(message, actor, now)
     message.body, message.deleted_at, message.deleted_by_id = "", now, actor.id
     message.attachments.clear()
     message.mentions.clear()
@@ -59,6 +62,23 @@ def delete_message(message, actor, now=None):
     discard(files)
     message_changed.send(current_app._get_current_object(), message=message)
     return message
+
+
+def _audit_deletion(message, actor, now):
+    """A message deleted by someone other than its author: who, whose, where (its words stay
+    in the message's revisions, for Message audit; the trail does not copy them)."""
+    author = message.author.name if message.author is not None else "a former user"
+    when = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    summary = f"Deleted message {message.id} by {author} ({when}) in “{message.room.title}”"
+    audit.record(
+        actor,
+        "message.deleted",
+        user=message.author_id,
+        room=message.room_id,
+        message=message,
+        summary=summary,
+        now=now,
+    )
 
 
 def _after_body_change(message):

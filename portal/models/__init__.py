@@ -1,5 +1,6 @@
 """The data model: users, rooms, messages and what the jobs record."""
 
+from portal.models.audit import AuditEvent
 from portal.models.inbound import InboundEmail
 from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
@@ -8,6 +9,7 @@ from portal.models.rooms import Participant, Room
 from portal.models.users import Invitation, LoginSession, User
 
 __all__ = [
+    "AuditEvent",
     "Attachment",
     "InboundEmail",
     "Invitation",

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
+from portal.infra import audit
 from portal.messaging.messages import MessageError, post_message
 from portal.models import InboundEmail, Participant, Room, User
 from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
@@ -39,7 +40,12 @@ class Outcome:
 
 
 class Refused(Exception):
-    """A reply that must not be posted, with the reason the bounce gives."""
+    """A reply that must not be posted, with the reason the bounce gives (and, once known,
+    the token's user and room)."""
+
+    def __init__(self, reason, user=None, room=None):
+        super().__init__(reason)
+        self.user, self.room = user, room
 
 
 def parse(raw):
@@ -81,7 +87,9 @@ def _receive_one(raw, message, envelope_from, address):
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
-        _bounce(envelope_from or message.get("From"), address, str(exc))
+        sender = envelope_from or message.get("From")
+        _bounce(sender, address, str(exc))
+        _audit_refusal(sender, exc)
         return Outcome(REFUSED, str(exc))
 
 
@@ -94,11 +102,11 @@ def _author_and_room(address, message, envelope_from):
     user, room = db.session.get(User, user_id), db.session.get(Room, room_id)
     participant = db.session.get(Participant, participant_id)
     if not _same_participant(participant, user, room, issued_at):
-        raise Refused("the person is no longer a participant of this conversation")
+        raise Refused("the person is no longer a participant of this conversation", user, room)
     if user.email.lower() not in sender_addresses(message, envelope_from):
-        raise Refused("the sender is not the person this reply address was sent to")
+        raise Refused("the sender is not the person this reply address was sent to", user, room)
     if not access.can_post(user, room):
-        raise Refused("the person may no longer post in this conversation")
+        raise Refused("the person may no longer post in this conversation", user, room)
     return user, room
 
 
@@ -130,11 +138,22 @@ def _post_once(raw, message, user, room):
     try:
         posted = post_message(room, user, reply_text(message), files=reply_files(message))
     except MessageError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(str(exc), user, room) from exc
     record.message_id = posted.id
     db.session.commit()
     log.info("mail-in: posted message %s to room %s as %s", posted.id, room.id, user.email)
     return Outcome(POSTED, message_id=posted.id)
+
+
+def _audit_refusal(sender, refusal):
+    """The audit row of a refused reply, in its own transaction (the refusal changed nothing)."""
+    user = db.session.get(User, refusal.user.id) if refusal.user is not None else None
+    room = db.session.get(Room, refusal.room.id) if refusal.room is not None else None
+    where = f" to “{room.title}”" if room is not None else ""
+    whom = f" as {user.name} <{user.email}>" if user is not None else ""
+    summary = f"Refused a reply from <{sender}>{whom}{where}: {refusal}"
+    audit.record(audit.EMAIL, "reply.refused", user=user, room=room, summary=summary)
+    db.session.commit()
 
 
 def _bounce(sender, address, reason):
