@@ -26,6 +26,7 @@ from portal.people import links
 from portal.people.admin import update_user
 from portal.people.invitations import invite_user, resend_invitation
 from portal.people.passwords import change_password, set_password_by_link
+from portal.people.person_data import erase_person, export_person
 from tests.conftest import PASSWORD
 from tests.reply_helpers import reply
 
@@ -131,6 +132,8 @@ CASES = {
         lambda room: (archive_room(room), lambda: unarchive_room(room, actor=get(p["staff"])))[1]
     )(a_room(p)),
     "message.deleted": deletion,
+    "export.made": lambda p: lambda: list(export_person(get(p["client"]), get(p["admin"]))),
+    "user.erased": lambda p: lambda: erase_person(get(p["client"]), get(p["admin"]), "keep"),
     "reply.refused": refused_reply,
 }
 
