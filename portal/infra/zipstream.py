@@ -34,23 +34,32 @@ class _Sink:
 
 
 def zip_stream(entries):
-    """Yield the bytes of a ZIP of `entries`: (name, bytes or str or a callable returning an
-    open binary file, modified datetime or None). Text is stored as UTF-8."""
+    """Yield the bytes of a ZIP of `entries`: (name, content, modified datetime or None),
+    the content bytes, text (stored as UTF-8), an iterable of either (written as it comes)
+    or a callable returning an open binary file (copied CHUNK bytes at a time)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content, modified in entries:
             info = zipfile.ZipInfo(name, _date_time(modified))
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, "w", force_zip64=True) as entry:
-                if callable(content):
+                if isinstance(content, str | bytes):
+                    entry.write(_bytes(content))
+                elif callable(content):
                     with closing(content()) as source:
                         while chunk := source.read(CHUNK):
                             entry.write(chunk)
                             yield sink.drain()
                 else:
-                    entry.write(content.encode() if isinstance(content, str) else content)
+                    for chunk in content:
+                        entry.write(_bytes(chunk))
+                        yield sink.drain()
             yield sink.drain()
     yield sink.drain()
+
+
+def _bytes(chunk):
+    return chunk.encode() if isinstance(chunk, str) else chunk
 
 
 def _date_time(moment):

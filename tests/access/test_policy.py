@@ -69,6 +69,7 @@ ROOM_ROUTES = [
     ),
     (POST, "/portal/rooms/{id}/read", {"through": "999999999"}, 204, "portal"),
     (GET, "/app/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "app"),
+    (GET, "/app/rooms/{id}/export", None, 200, "app"),
     (GET, "/portal/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "portal"),
 ]
 
