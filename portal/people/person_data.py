@@ -2,7 +2,6 @@
 ZIP, and erasure (an anonymised "Former user", their messages kept or deleted)."""
 
 import json
-import re
 
 from sqlalchemy import delete, or_, select, update
 
@@ -12,6 +11,7 @@ from portal.infra import audit
 from portal.infra.zipstream import zip_stream
 from portal.messaging.rendering import FORMER_USER
 from portal.messaging.storage import get_storage
+from portal.messaging.transcripts import file_path
 from portal.messaging.uploads import discard
 from portal.models import (
     Attachment,
@@ -33,7 +33,6 @@ from portal.people import links
 from portal.people.sessions import revoke_sessions
 
 KEEP, DELETE = "keep", "delete"
-_UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
 class EraseError(ValueError):
@@ -230,9 +229,7 @@ def _attachments(user):
 
 
 def _file_path(attachment):
-    """`files/<id>-<name>`: unique, and never a path outside the folder."""
-    name = _UNSAFE.sub("_", attachment.filename).lstrip(".") or "file"
-    return f"files/{attachment.id}-{name}"
+    return file_path(attachment.id, attachment.filename)
 
 
 def _opener(storage_name):
