@@ -248,3 +248,17 @@ def test_retention_job_deletes_only_rows_past_the_setting(app_ctx, app, people, 
 def test_unknown_actions_are_refused(app_ctx):
     with pytest.raises(ValueError):
         audit.record(audit.SYSTEM, "made.up", summary="no")
+
+
+def test_retention_job_runs_daily_from_the_cron(monkeypatch, tmp_path):
+    import importlib
+    import sys
+
+    from rq import cron
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setattr(cron, "_job_data_registry", [])
+    sys.modules.pop("jobs.cron", None)
+    importlib.import_module("jobs.cron")
+    [entry] = [e for e in cron._job_data_registry if e["func"] is purge_audit]
+    assert entry["cron"] == "17 3 * * *"
