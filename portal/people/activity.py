@@ -126,10 +126,15 @@ _COLUMNS = (
 
 
 def _older_than(at, row_id):
+    """Below the cursor in (at, id) order. The plain `at <=` comes first so every database
+    starts its index walk at the cursor (SQLite scanned from the newest row without it)."""
     if db.engine.dialect.name == "postgresql":
         # A row comparison PostgreSQL walks the (…, at, id) indexes with.
         return tuple_(AuditEvent.at, AuditEvent.id) < tuple_(at, row_id)
-    return or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < row_id))
+    return and_(
+        AuditEvent.at <= at,
+        or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < row_id)),
+    )
 
 
 def csv_lines(filters):

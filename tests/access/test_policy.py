@@ -69,7 +69,6 @@ ROOM_ROUTES = [
     ),
     (POST, "/portal/rooms/{id}/read", {"through": "999999999"}, 204, "portal"),
     (GET, "/app/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "app"),
-    (GET, "/app/rooms/{id}/export", None, 200, "app"),
     (GET, "/portal/rooms/{id}/changes?since=0&from=0&through=999999999", None, 200, "portal"),
 ]
 
@@ -93,6 +92,7 @@ OTHER_ROUTES = {
     "/settings/activity.csv": "test_records_policy (admins only)",
     "/settings/users/<int:user_id>/export": "test_records_policy (admins only)",
     "/settings/users/<int:user_id>/erase": "test_records_policy (admins only)",
+    "/app/rooms/<int:room_id>/export": "test_records_policy (internal users who see the room)",
     "/invite/<token>": "test_invitations",
     "/password/forgot": "test_password_reset",
     "/invitation/resend": "test_invitation_pending_login (same answer for every email)",

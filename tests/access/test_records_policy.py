@@ -74,3 +74,34 @@ def test_records_links_show_only_to_admins(client, people):
     client.login("staff@example.test")
     page = client.get("/app/rooms").get_data(as_text=True)
     assert "/settings/activity" not in page
+
+
+# Conversation export: internal users who may see the room; a client in it gets 404 too.
+EXPORTERS = {
+    "staff": 200,  # created it
+    "staff_all": 200,
+    "admin": 404,  # admins see only their rooms unless all-rooms is on
+    "client": 404,
+    "outsider": 404,
+    "deactivated": 302,
+    "anonymous": 302,
+}
+
+
+@pytest.mark.parametrize("persona", EXPORTERS)
+def test_conversation_export_is_for_internal_users_who_see_the_room(
+    client, app, people, make_room, persona
+):
+    room_id = make_room("Secret merger plans")
+    if persona != "anonymous":
+        client.login(f"{persona}@example.test")
+    response = client.get(f"/app/rooms/{room_id}/export")
+    assert response.status_code == EXPORTERS[persona]
+    body = response.get_data()
+    if EXPORTERS[persona] == 200:
+        assert body.startswith(b"PK")
+        return
+    assert b"Secret merger plans" not in body and not body.startswith(b"PK")
+    with app.app_context():
+        actions = sorted(db.session.scalars(select(AuditEvent.action)))
+        assert actions == ["participant.added", "room.created"]  # no export recorded
