@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/audit_activity.py [--rows 1000000] [--requests 50] [--reuse]
 
-Builds the schema with the migrations on a temporary SQLite database, or on DATABASE_URL
-(its tables are dropped first: use a throwaway one). Seeds `--rows` audit rows a second
+Builds the schema with the migrations on a SQLite file in the temporary folder, or on
+DATABASE_URL (its tables are dropped first: use a throwaway one); `--reuse` keeps either
+when it already holds `--rows` rows. Seeds `--rows` audit rows a second
 apart over the past months (a person is actor or subject of 1 row in 1,000, one room of
 1 in 500, a rare kind of 1 in 10,000), then times, as an admin through the test client:
 the newest page, a page deep in the trail (keyset cursor near the oldest rows), each filter
-(rare person, room, rare kind, one day), and the CSV export of 10,000 filtered rows.
+(rare person, room, rare kind, one day), and the CSV export of one person's rows (1,000)
+and of one kind (a quarter of the trail).
 Prints p50/p95 ms per page next to a bare Flask page rendering 50 rows the same way.
 Redis: REDIS_URL (default redis://127.0.0.1:6379/14).
 """
@@ -15,6 +17,7 @@ Redis: REDIS_URL (default redis://127.0.0.1:6379/14).
 import argparse
 import os
 import sys
+import tempfile
 import time
 from datetime import timedelta
 
@@ -104,7 +107,13 @@ def main():
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     tmp = scratch("portal-bench-audit-")
-    app = make_app(tmp, redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
+    # A fixed SQLite file (when DATABASE_URL is unset), so `--reuse` can find it again.
+    sqlite_file = os.path.join(tempfile.gettempdir(), "portal-bench-audit.sqlite3")
+    app = make_app(
+        tmp,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_file}",
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+    )
     if args.reuse and seeded(app, args.rows):
         print(f"reusing {args.rows:,} rows")
     else:
