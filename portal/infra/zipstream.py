@@ -38,10 +38,12 @@ def zip_stream(entries):
     the content bytes, text (stored as UTF-8), an iterable of either (written as it comes)
     or a callable returning an open binary file (copied CHUNK bytes at a time)."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Level 1: most stored files (images, PDFs) are compressed already; text still shrinks.
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, content, modified in entries:
             info = zipfile.ZipInfo(name, _date_time(modified))
             info.compress_type = zipfile.ZIP_DEFLATED
+            info._compresslevel = 1  # ZipInfo has no public spelling of it
             with archive.open(info, "w", force_zip64=True) as entry:
                 if isinstance(content, str | bytes):
                     entry.write(_bytes(content))

@@ -4,6 +4,7 @@ ZIP, and erasure (an anonymised "Former user", their messages kept or deleted)."
 import json
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.events import send, user_access_changed
 from portal.extensions import db
@@ -126,6 +127,7 @@ def _messages(user):
         select(Message, Room.title)
         .join(Room, Room.id == Message.room_id)
         .where(Message.author_id == user.id)
+        .options(selectinload(Message.attachments))
         .order_by(Message.id)
     )
     return [
