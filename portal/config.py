@@ -125,6 +125,8 @@ def from_environment(instance):
         "NOTIFY_RETRY_AFTER_SECONDS": _int("NOTIFY_RETRY_AFTER_SECONDS", 300),
         "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", 5),
         "UNSUBSCRIBE_MAX_AGE_SECONDS": _int("UNSUBSCRIBE_MAX_AGE_SECONDS", 30 * 24 * 3600),
+        # Audit rows older than this many days are deleted by the daily retention job.
+        "AUDIT_RETENTION_DAYS": _int("AUDIT_RETENTION_DAYS", 400),
         "INVITATION_TTL_SECONDS": _int("INVITATION_TTL_SECONDS", 7 * 24 * 3600),
         "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 3600),
         # "Email me a login link": who may ask for one (everyone | staff | off), how long it works.

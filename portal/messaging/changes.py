@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 from portal import events
 from portal.events import message_changed
 from portal.extensions import db
+from portal.infra import audit
 from portal.messaging.messages import MessageError, clean_body
 from portal.messaging.uploads import discard
 from portal.models import Message, MessageRevision
@@ -63,6 +64,8 @@ def delete_message(message, actor, now=None):
         raise MessageError("This message changed while you deleted it. Please try again.")
     files = list(message.attachments)
     _revise(message, "delete", actor, previous, now)
+    if message.author_id != actor.id:
+        _audit_deletion(message, actor, now)
     message.attachments.clear()
     message.mentions.clear()
     db.session.commit()
@@ -117,6 +120,23 @@ def _revise(message, action, actor, previous, now):
             previous_body=previous,
             created_at=now,
         )
+    )
+
+
+def _audit_deletion(message, actor, now):
+    """A message deleted by someone other than its author: who, whose, where (its words stay
+    in the message's revisions, for Message audit; the trail does not copy them)."""
+    author = message.author.name if message.author is not None else "a former user"
+    when = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    summary = f"Deleted message {message.id} by {author} ({when}) in “{message.room.title}”"
+    audit.record(
+        actor,
+        "message.deleted",
+        user=message.author_id,
+        room=message.room_id,
+        message=message,
+        summary=summary,
+        now=now,
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.access import may_join, prepared
 from portal.events import participants_changed, room_changed, send
 from portal.extensions import db
+from portal.infra import audit
 from portal.messaging.reading import unread_by_room
 from portal.messaging.rendering import FORMER_USER, excerpt
 from portal.models import Attachment, Message, Participant, Room, User
@@ -70,9 +71,12 @@ def create_room(creator, title, participant_ids=(), now=None, kind=CHAT, team_on
     ensure_may_join(room, chosen)
     db.session.add(room)
     db.session.flush()
-    members = {u.id for u in chosen} | {creator.id}
+    people = {u.id: u for u in chosen}
+    members = set(people) | {creator.id}
     for user_id in sorted(members):
         db.session.add(Participant(room_id=room.id, user_id=user_id, added_by_id=creator.id))
+    audit.record(creator, "room.created", room=room, summary=f"Created “{room.title}”", now=now)
+    _audit_participants(room, creator, [people[i] for i in sorted(people) if i != creator.id], [])
     db.session.commit()
     send(participants_changed, room=room, added=members, removed=set())
     return room
@@ -118,6 +122,7 @@ def set_participants(room, actor, wanted_ids, shown_ids=None, team_only=None):
             raise
     added, removed = wanted - current, current - wanted
     _insert_participants(room, actor, added)
+    _audit_participants(room, actor, users_of(added), users_of(removed))
     if removed:
         db.session.execute(
             delete(Participant).where(
@@ -133,10 +138,21 @@ def set_participants(room, actor, wanted_ids, shown_ids=None, team_only=None):
 
 
 def users_of(ids):
-    """The users with these ids (any status)."""
+    """The users with these ids, by id (deactivated ones too)."""
     if not ids:
         return []
-    return list(db.session.scalars(select(User).where(User.id.in_(ids))))
+    return list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+
+
+def _audit_participants(room, actor, added, removed):
+    """One audit row per person added or removed, naming them and the room as they are now."""
+    for action, people, verb in (
+        ("participant.added", added, "Added"),
+        ("participant.removed", removed, "Removed"),
+    ):
+        for person in people:
+            summary = f"{verb} {person.name} <{person.email}> ({person.kind}) in “{room.title}”"
+            audit.record(actor, action, user=person, room=room, summary=summary)
 
 
 def _insert_participants(room, actor, user_ids):
@@ -159,21 +175,29 @@ def _insert_participants(room, actor, user_ids):
     db.session.execute(insert.on_conflict_do_nothing(index_elements=["room_id", "user_id"]))
 
 
-def rename_room(room, title):
+def rename_room(room, title, actor=audit.SYSTEM):
     if room.is_archived:
         raise RoomError("This conversation is archived. Unarchive it to rename it.")
-    room.title = clean_title(title)
+    before, room.title = room.title, clean_title(title)
+    if room.title != before:
+        summary = f"Renamed “{before}” to “{room.title}”"
+        audit.record(actor, "room.renamed", room=room, summary=summary)
     db.session.commit()
     send(room_changed, room=room)
 
 
-def archive_room(room, now=None):
+def archive_room(room, now=None, actor=audit.SYSTEM):
+    if room.archived_at is None:
+        summary = f"Archived “{room.title}”"
+        audit.record(actor, "room.archived", room=room, summary=summary, now=now)
     room.archived_at = now or utcnow()
     db.session.commit()
     send(room_changed, room=room)
 
 
-def unarchive_room(room):
+def unarchive_room(room, actor=audit.SYSTEM):
+    if room.archived_at is not None:
+        audit.record(actor, "room.unarchived", room=room, summary=f"Unarchived “{room.title}”")
     room.archived_at = None
     db.session.commit()
     send(room_changed, room=room)

@@ -24,6 +24,10 @@ class LocalStorage:
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(self.root, name))
 
+    def open(self, name):
+        """The stored file, for reading (exports stream it in chunks)."""
+        return open(os.path.join(self.root, name), "rb")  # noqa: SIM115 — the caller closes it
+
     def send(self, name, mimetype):
         return send_file(os.path.join(self.root, name), mimetype=mimetype, conditional=True)
 
@@ -56,6 +60,14 @@ class S3Storage:
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(self.root, name))
         self.client.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+
+    def open(self, name):
+        """The object's body, a stream for reading (exports copy it in chunks)."""
+        try:
+            stored = self.client.get_object(Bucket=self.bucket, Key=self.prefix + name)
+        except self.client.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(name) from exc
+        return stored["Body"]
 
     def send(self, name, mimetype):
         try:

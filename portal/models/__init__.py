@@ -1,5 +1,6 @@
 """The data model: users, rooms, messages and what the jobs record."""
 
+from portal.models.audit import AuditEvent
 from portal.models.inbound import HeldReply, InboundEmail
 from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
@@ -9,6 +10,7 @@ from portal.models.settings import Setting
 from portal.models.users import Invitation, LoginSession, User
 
 __all__ = [
+    "AuditEvent",
     "Attachment",
     "HeldReply",
     "InboundEmail",

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.extensions import db
+from portal.infra import audit
 from portal.messaging.messages import MessageError, post_message
 from portal.models import HeldReply, InboundEmail, NotificationLog, Participant, Room, User
 from portal.models.base import one_line, utcnow
@@ -177,6 +178,7 @@ def _receive_one(raw, message, envelope_from, address, trusted_mta):
     except Refused as exc:
         db.session.rollback()
         user = db.session.get(User, token[0]) if token is not None else None
+        _audit_refusal(envelope_from or message.get("From"), exc, user)
         if user is not None and _may_answer(user, message, envelope_from):
             key = _email_key(raw, message, f"{user.id}:{address}")
             text = reply_text(message)
@@ -190,6 +192,17 @@ def _receive_one(raw, message, envelope_from, address, trusted_mta):
             return Outcome(ANSWERED, str(exc))
         _bounce(envelope_from or message.get("From"), address, str(exc))
         return Outcome(REFUSED, str(exc))
+
+
+def _audit_refusal(sender, refusal, user):
+    """The audit row of a refused reply, in its own transaction (the refusal changed nothing)."""
+    rooms = [db.session.get(Room, room_id) for room_id in refusal.room_ids[:1]]
+    room = rooms[0] if rooms else None
+    where = f" to “{one_line(room.title)}”" if room is not None else ""
+    whom = f" as {user.name} <{user.email}>" if user is not None else ""
+    summary = f"Refused a reply from <{sender}>{whom}{where}: {refusal}"
+    audit.record(audit.EMAIL, "reply.refused", user=user, room=room, summary=summary)
+    db.session.commit()
 
 
 def _read(address):

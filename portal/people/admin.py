@@ -4,6 +4,7 @@ from sqlalchemy import select, update
 
 from portal.events import send, user_access_changed
 from portal.extensions import db
+from portal.infra import audit
 from portal.models import User
 from portal.models.users import CLIENT, INTERNAL, NAME_MAX, active_admin_count
 from portal.people import links
@@ -56,6 +57,7 @@ def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=No
     _ensure_an_admin_remains(user, actor, is_admin, active)
 
     access_changed = user.active != active or user.access_all_rooms != access_all_rooms
+    _audit_changes(user, actor, is_admin=is_admin, access_all_rooms=access_all_rooms, active=active)
     deactivated = user.active and not active
     user.name, user.is_admin, user.access_all_rooms, user.active = (
         name,
@@ -69,6 +71,27 @@ def update_user(user, actor, *, name, is_admin, access_all_rooms, active, now=No
     db.session.commit()
     if access_changed:
         send(user_access_changed, user=user)
+
+
+#: Pencil-icon switches the audit trail records: field → (action when on, when off, words).
+_AUDITED = {
+    "active": ("user.activated", "user.deactivated", "account"),
+    "is_admin": ("admin.granted", "admin.removed", "admin"),
+    "access_all_rooms": ("all_rooms.on", "all_rooms.off", "Access to all chat rooms"),
+}
+
+
+def _audit_changes(user, actor, **wanted):
+    """One audit row per switch the form flips (unchanged ones record nothing)."""
+    for field, value in wanted.items():
+        if getattr(user, field) == value:
+            continue
+        on, off, words = _AUDITED[field]
+        state = "on" if value else "off"
+        if field == "active":
+            state = "activated" if value else "deactivated"
+        summary = f"{words} {state} for {user.name} <{user.email}>"
+        audit.record(actor, on if value else off, user=user, summary=summary)
 
 
 def _ensure_an_admin_remains(user, actor, is_admin, active):

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.infra import quotas, settings
+from portal.infra import audit, quotas, settings
 from portal.mail import send_email
 from portal.models.base import utcnow
 from portal.models.users import KINDS, NAME_MAX, normalize_email
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # The invitation email quotes the name: it must not carry a link of the inviter's choosing.
 LINK_LIKE = re.compile(r"://|www\.|[<>]", re.IGNORECASE)
 EMAIL_MAX = 254
+_KIND_WORDS = {"internal": "an internal user", "client": "a client"}
 
 
 class InvitationError(ValueError):
@@ -70,6 +71,8 @@ def invite_user(email, name, kind, invited_by, now=None):
     except IntegrityError as exc:  # invited by someone else a moment ago
         db.session.rollback()
         raise duplicate from exc
+    summary = f"Invited {user.name} <{user.email}> as {_KIND_WORDS[kind]}"
+    audit.record(invited_by or audit.SYSTEM, "invitation.sent", user=user, summary=summary, now=now)
     token = _issue(user, now)
     _send(user, token, invited_by)
     return user
@@ -82,6 +85,9 @@ def resend_invitation(user, invited_by, now=None):
     _count_invitation(invited_by, user)
     now = now or utcnow()
     user.invited_at = now
+    asked = "" if invited_by is not None else " (asked for on the login page)"
+    summary = f"Re-sent the invitation to {user.name} <{user.email}>{asked}"
+    audit.record(invited_by or audit.SYSTEM, "invitation.sent", user=user, summary=summary, now=now)
     token = _issue(user, now)
     _send(user, token, invited_by)
 

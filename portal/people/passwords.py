@@ -1,6 +1,7 @@
 """Verbs on passwords: the rules, reset by email, and change."""
 
 from portal.extensions import db
+from portal.infra import audit
 from portal.models.base import utcnow
 from portal.people import links
 from portal.people.sessions import revoke_sessions
@@ -74,6 +75,11 @@ def set_password_by_link(link, password, confirm, now=None):
         db.session.rollback()
         raise PasswordError(_SPENT[link.purpose])
     replace_password(user, password, now)
+    if link.purpose == links.INVITE:
+        action, summary = "invitation.accepted", f"{user.name} <{user.email}> set a password"
+    else:
+        action, summary = "password.reset", f"{user.name} <{user.email}> reset their password"
+    audit.record(user, action, user=user, summary=summary, now=now)
     if user.activated_at is None:
         user.activated_at = now
     revoke_sessions(user)
@@ -87,5 +93,7 @@ def change_password(user, current, password, confirm):
         raise WrongPasswordError("That is not your current password.")
     check_new_password(user, password, confirm)
     replace_password(user, password)
+    summary = f"{user.name} <{user.email}> changed their password"
+    audit.record(user, "password.changed", user=user, summary=summary)
     revoke_sessions(user, keep_current=True)
     db.session.commit()

@@ -12,9 +12,11 @@ from flask import current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from portal.extensions import limiter
+from portal.extensions import db, limiter
+from portal.infra import audit
 from portal.infra.queues import get_redis
 from portal.models.users import normalize_email
+from portal.people.users import find_user_by_email
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,28 @@ def post_limit(setting, key_func, failures_only=False):
         key_func=key_func,
         methods=["POST"],
         deduct_when=login_failed if failures_only else None,
+        on_breach=audit_throttled if failures_only else None,
     )
+
+
+def audit_throttled(limit):
+    """A failed-login limit refused a request: one audit row per key and window, so an
+    attacker hammering the form cannot flood the trail."""
+    window = limit.limit.get_expiry()
+    try:
+        if not get_redis().set(f"audit-throttled:{limit.key}", 1, nx=True, ex=window):
+            return
+    except redis.RedisError:
+        log.warning("throttled logins not de-duplicated: Redis unavailable")
+    email = normalize_email(request.form.get("email"))
+    user = current_user if current_user.is_authenticated else find_user_by_email(email)
+    whom = f" for {email}" if email else (f" for {user.email}" if user else "")
+    summary = (
+        f"Failed logins{whom} from {get_remote_address()} passed the limit "
+        f"({limit.limit}) at {request.path}; further attempts refused"
+    )
+    audit.record(audit.SYSTEM, "login.throttled", user=user, summary=summary)
+    db.session.commit()
 
 
 def current_user_key():
@@ -62,4 +85,12 @@ def wrong_current_password():
     except redis.RedisError:
         log.warning("wrong current password not counted: Redis unavailable")
         return False
-    return failures >= current_app.config["PASSWORD_CHANGE_MAX_FAILURES"]
+    if failures < current_app.config["PASSWORD_CHANGE_MAX_FAILURES"]:
+        return False
+    summary = (
+        f"{current_user.name} <{current_user.email}> was logged out after {failures} wrong "
+        "current passwords at Change password"
+    )
+    audit.record(current_user, "session.locked_out", user=current_user, summary=summary)
+    db.session.commit()
+    return True

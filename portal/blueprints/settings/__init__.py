@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__)
 
-from portal.blueprints.settings import client_portal, views  # noqa: E402, F401
+from portal.blueprints.settings import activity, client_portal, person, views  # noqa: E402, F401

@@ -187,7 +187,7 @@ def rename(room_id):
     form = TitleForm()
     if form.validate_on_submit():
         try:
-            rename_room(room, form.title.data)
+            rename_room(room, form.title.data, current_user)
         except RoomError as exc:
             flash(str(exc), "error")
         else:
@@ -215,6 +215,6 @@ def unarchive(room_id):
 def _set_archived(room_id, verb, done):
     room = load_room(room_id)
     ensure_can_manage(room)
-    verb(room)
+    verb(room, actor=current_user)
     flash(done, "success")
     return redirect(url_for("workspace.room", room_id=room.id))

@@ -1,0 +1,25 @@
+"""A conversation's export: internal users who may see the room download it as a ZIP."""
+
+from flask import Response, stream_with_context
+from flask_login import current_user
+
+from portal.access import internal_required, load_room
+from portal.blueprints.workspace import bp
+from portal.messaging.transcripts import export_name, export_room
+from portal.models.base import utcnow
+
+
+@bp.route("/rooms/<int:room_id>/export")
+@internal_required
+def export(room_id):
+    room = load_room(room_id)
+    now = utcnow()
+    name = export_name(room, now)
+    return Response(
+        stream_with_context(export_room(room, current_user, now)),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
