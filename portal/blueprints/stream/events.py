@@ -7,6 +7,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
+from portal.live.catch_up import with_id
 from portal.live.inbox import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
@@ -17,18 +18,23 @@ SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 RETRY_MS = 2000
 
 
-def event_stream(app, hub, subscription, session_token, sock=None):
+def event_stream(app, hub, subscription, session_token, sock=None, last_id=0, replayed=()):
     """Yield SSE text until the client leaves, the hub ends us, or the session ends.
 
     The heartbeat only proves the connection; revocations arrive as events, so an idle
-    stream costs no database query.
+    stream costs no database query. Every event carries `id:` (see `portal.live.catch_up`),
+    starting at `last_id`; `replayed` events (a reconnect's catch-up) go first.
     """
     user_id, key = subscription.user_id, subscription.session_key
     live = app.extensions["live"]
     online = presence.join(app, live, user_id, at_once=False)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
-        yield f": connected\nretry: {RETRY_MS}\n\n"
+        # The id too: a stream that hears nothing still tells a reconnect where it began.
+        yield f"id: {last_id}\n: connected\nretry: {RETRY_MS}\n\n"
+        for event in replayed:
+            text, last_id = with_id(event, last_id)
+            yield text
         while True:
             event = subscription.get()  # the hub's ticker says when a heartbeat is due
             if event is IDLE:
@@ -43,7 +49,8 @@ def event_stream(app, hub, subscription, session_token, sock=None):
                     yield SESSION_ENDED  # the page learns at once; its reconnect gets 401
                     return
                 continue
-            yield event.text
+            text, last_id = with_id(event, last_id)
+            yield text
             if _user_changed(event) and not _still_allowed(app, user_id, session_token):
                 return
     finally:
