@@ -288,3 +288,28 @@ def test_endpoint_host_rules(app):
         assert not endpoint_allowed("https://push.example.evil/x", hosts)
         assert not endpoint_allowed("https://evilnotify.example/x", hosts)
         assert not endpoint_allowed(urlsplit("https://[::1]/x").geturl(), hosts)
+
+
+# --- what a browser notification says (GET /push/notifications/<id>) ------------------------
+
+
+def test_notification_content_follows_the_access_rules(app, people, room):
+    message_id = post(app, room, people["staff"].id, "Line one\nline two")
+    client = logged_in(app, "client@example.test")
+    response = client.get(f"/push/notifications/{message_id}")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "title": "Tax return 2025",
+        "body": "Staff: Line one line two",
+        "tag": f"room-{room}",
+        "url": f"/portal/rooms/{room}",
+    }
+    assert response.headers["Cache-Control"] == "private, no-store"
+    staff_all = logged_in(app, "staff_all@example.test")
+    assert staff_all.get(f"/push/notifications/{message_id}").get_json()["url"] == (
+        f"/app/rooms/{room}"
+    )
+    for email in ("outsider@example.test", "staff@example.test"):  # not theirs; their own
+        assert logged_in(app, email).get(f"/push/notifications/{message_id}").status_code == 204
+    assert client.get("/push/notifications/999999").status_code == 204
+    assert app.test_client().get(f"/push/notifications/{message_id}").status_code in (302, 401)

@@ -21,6 +21,7 @@ from portal.notify.push_subscriptions import (
     subscribe,
     unsubscribe,
 )
+from portal.web.icons import ICON_SIZES, app_icon
 from portal.web.templating import brand
 
 
@@ -86,7 +87,6 @@ def service_worker():
 def manifest():
     """The web app manifest: the portal installs to a phone's home screen."""
     names = brand()
-    icon = url_for("static", filename="favicon.svg")
     response = jsonify(
         name=names["portal_name"],
         short_name=names["portal_name"][:12],
@@ -96,8 +96,29 @@ def manifest():
         background_color="#ffffff",
         theme_color=names["portal_accent"],
         icons=[
-            {"src": icon, "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+            {"src": url_for(".icon", size=size), "sizes": f"{size}x{size}", "type": "image/png"}
+            for size in ICON_SIZES
+        ]
+        + [
+            {
+                "src": url_for("static", filename="favicon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+            }
         ],
     )
     response.content_type = "application/manifest+json"
+    return response
+
+
+@bp.get("/icon-<int:size>.png")
+def icon(size):
+    """The home-screen icon: the firm's initial on its accent colour."""
+    if size not in ICON_SIZES:
+        return "", 404
+    names = brand()
+    response = current_app.response_class(
+        app_icon(names["portal_name"], names["portal_accent"], size), mimetype="image/png"
+    )
+    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
