@@ -313,3 +313,15 @@ def test_notification_content_follows_the_access_rules(app, people, room):
         assert logged_in(app, email).get(f"/push/notifications/{message_id}").status_code == 204
     assert client.get("/push/notifications/999999").status_code == 204
     assert app.test_client().get(f"/push/notifications/{message_id}").status_code in (302, 401)
+
+
+def test_vapid_key_generated_once_into_the_instance_folder_or_set(tmp_path, monkeypatch):
+    from portal import config
+
+    monkeypatch.delenv("VAPID_PRIVATE_KEY", raising=False)
+    first = config.from_environment(str(tmp_path))["VAPID_PRIVATE_KEY"]
+    assert first.startswith("-----BEGIN PRIVATE KEY-----")
+    assert (tmp_path / "vapid_private_key.pem").stat().st_mode & 0o077 == 0
+    assert config.from_environment(str(tmp_path))["VAPID_PRIVATE_KEY"] == first
+    monkeypatch.setenv("VAPID_PRIVATE_KEY", first.replace("\n", "\\n"))  # one-line form
+    assert config.from_environment(str(tmp_path / "other"))["VAPID_PRIVATE_KEY"] == first
