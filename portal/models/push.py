@@ -14,6 +14,11 @@ class PushSubscription(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The login that subscribed: once it ends (logout, password reset) nothing more is
+    # pushed to that browser, which someone else may use next.
+    login_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
     # One browser subscription belongs to whoever subscribed it last on that browser.
     endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
     p256dh: Mapped[str] = mapped_column(String(200))

@@ -29,6 +29,7 @@ from portal.live.presence import is_online
 from portal.live.publish import get_live
 from portal.messaging.rendering import author_name, excerpt
 from portal.models import (
+    LoginSession,
     Message,
     NotificationLog,
     Participant,
@@ -102,8 +103,11 @@ def push_recipients(message):
     """Viewers but the author with a subscription, who have not read it and hold no stream."""
     subscribed = set(
         db.session.scalars(
-            select(PushSubscription.user_id).where(
-                PushSubscription.user_id.in_(viewer_ids(message.room_id) - {message.author_id})
+            select(PushSubscription.user_id)
+            .join(LoginSession, LoginSession.id == PushSubscription.login_session_id)
+            .where(
+                PushSubscription.user_id.in_(viewer_ids(message.room_id) - {message.author_id}),
+                LoginSession.revoked_at.is_(None),
             )
         )
     )

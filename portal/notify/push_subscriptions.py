@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from portal.extensions import db
-from portal.models import PushSubscription
+from portal.models import LoginSession, PushSubscription
 
 
 class SubscriptionError(ValueError):
@@ -56,9 +56,10 @@ def _key(value, size, what):
     return value
 
 
-def subscribe(user, data, device=""):
-    """Store `PushSubscription.toJSON()` for `user` (taking it over from anyone who held
-    that browser's endpoint before); SubscriptionError when it is not one we may use."""
+def subscribe(user, data, device="", session_token=None):
+    """Store `PushSubscription.toJSON()` for `user` and the login `session_token` (taking
+    it over from anyone who held that browser's endpoint before); SubscriptionError when
+    it is not one we may use."""
     if not isinstance(data, dict):
         raise SubscriptionError("Send the browser's push subscription as JSON.")
     endpoint = data.get("endpoint")
@@ -75,6 +76,9 @@ def subscribe(user, data, device=""):
         subscription = PushSubscription(endpoint=endpoint)
         db.session.add(subscription)
     subscription.user_id, subscription.p256dh, subscription.auth = user.id, p256dh, auth
+    subscription.login_session_id = db.session.scalar(
+        select(LoginSession.id).where(LoginSession.token == session_token)
+    )
     subscription.device = (device or "")[:100]
     db.session.commit()
     return subscription
@@ -95,10 +99,11 @@ def unsubscribe(user, endpoint=None, subscription_id=None):
 
 
 def subscriptions_of(user_id):
-    """The user's subscriptions, newest first."""
+    """The user's subscriptions whose login has not ended, newest first."""
     return db.session.scalars(
         select(PushSubscription)
-        .where(PushSubscription.user_id == user_id)
+        .join(LoginSession, LoginSession.id == PushSubscription.login_session_id)
+        .where(PushSubscription.user_id == user_id, LoginSession.revoked_at.is_(None))
         .order_by(PushSubscription.id.desc())
     ).all()
 

@@ -2,6 +2,7 @@
 real push delivered to a local RFC 8030 service that decrypts it; refused, redirecting,
 slow and gone endpoints."""
 
+import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from portal.live.publish import get_live
 from portal.messaging.messages import post_message
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
-from portal.models import PushSubscription, Room, User
+from portal.models import LoginSession, PushSubscription, Room, User
 from portal.notify import push
 from portal.notify.push_subscriptions import endpoint_allowed
 from tests.push_receiver import PushService, verify_vapid
@@ -41,10 +42,15 @@ def subscribe(app, client, subscription):
 
 
 def add(app, user_id, browser):
+    """A subscription of `browser` made during a login of the user (still signed in)."""
     with app.app_context():
+        login = LoginSession(token=secrets.token_hex(32), user_id=user_id)
+        db.session.add(login)
+        db.session.flush()
         db.session.add(
             PushSubscription(
                 user_id=user_id,
+                login_session_id=login.id,
                 endpoint=browser.endpoint,
                 p256dh=browser.to_json()["keys"]["p256dh"],
                 auth=browser.to_json()["keys"]["auth"],
@@ -325,3 +331,16 @@ def test_vapid_key_generated_once_into_the_instance_folder_or_set(tmp_path, monk
     assert config.from_environment(str(tmp_path))["VAPID_PRIVATE_KEY"] == first
     monkeypatch.setenv("VAPID_PRIVATE_KEY", first.replace("\n", "\\n"))  # one-line form
     assert config.from_environment(str(tmp_path / "other"))["VAPID_PRIVATE_KEY"] == first
+
+
+def test_nothing_is_pushed_to_a_browser_whose_login_ended(app, people, room, service):
+    """Logged out (or the password reset): the next person on that browser must not see
+    the previous one's messages."""
+    client = logged_in(app, "client@example.test")
+    assert subscribe(app, client, service.browser().to_json()).status_code == 201
+    assert send(app, post(app, room, people["staff"].id, "While signed in")) == 1
+    client.logout()
+    assert send(app, post(app, room, people["staff"].id, "After the logout")) == 0
+    assert len(service.received) == 1
+    page = logged_in(app, "client@example.test").get("/preferences/notifications")
+    assert "No device gets push notifications." in page.get_data(as_text=True)

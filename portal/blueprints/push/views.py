@@ -7,6 +7,7 @@ from flask import (
     redirect,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -38,7 +39,8 @@ def add_subscription():
     """`PushSubscription.toJSON()` as JSON (CSRF in the X-CSRFToken header)."""
     try:
         data = request.get_json(silent=True)
-        subscription = subscribe(current_user, data, device_name(request.user_agent.string))
+        device = device_name(request.user_agent.string)
+        subscription = subscribe(current_user, data, device, session.get("sid"))
     except SubscriptionError as error:
         return jsonify(error=str(error)), 400
     return jsonify(id=subscription.id, device=subscription.device), 201
