@@ -1,6 +1,7 @@
 """Event ids and the stream's own catch-up after a reconnect (`Last-Event-ID`).
 
-An event's id is the newest message id its stream has told of: a reconnecting
+An event's id is the newest message id its stream has told of (a stream whose first event
+is not a message starts from the newest message id then; its connect asks nothing): a reconnecting
 EventSource sends it back as `Last-Event-ID`, and the stream first replays the messages
 after it in the rooms the user may see now, as the live events would have carried them.
 Pages still catch up on their own with `?after=` (a page may have opened after the
@@ -69,5 +70,5 @@ def replay(user, after):
 def with_id(event, last_id):
     """The event's text with its `id:` line, and the stream's new last id."""
     if event.type == "message":
-        last_id = max(last_id, event.data.get("message_id") or 0)
+        last_id = max(last_id or 0, event.data.get("message_id") or 0)
     return f"id: {last_id}\n{event.text}", last_id

@@ -4,6 +4,7 @@ import re
 
 from portal.extensions import db
 from portal.messaging.messages import post_message
+from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
 from portal.models import Room, User
 from tests.sse import ClientStream, of_type
@@ -38,13 +39,24 @@ def reconnect(app, email, last_id, streams):
 
 
 def test_every_event_carries_the_newest_message_id(app, people, room, open_stream):
-    before = post(app, room, people["staff"].id, "Before the stream")
+    post(app, room, people["staff"].id, "Before the stream")
     stream = open_stream("client@example.test")
-    assert ids(stream.text) == [before]  # the connect comment says where the stream began
+    assert ids(stream.text) == []  # the connect says nothing (and asks the database nothing)
     first = post(app, room, people["staff"].id, "One")
     stream.read_until(lambda ev: of_type(ev, "unread"))
     # The message and its unread count both carry the message's id.
-    assert ids(stream.text) == [before, first, first]
+    assert ids(stream.text) == [first, first]
+
+
+def test_a_first_event_that_is_not_a_message_starts_from_the_newest_id(
+    app, people, room, open_stream
+):
+    newest = post(app, room, people["staff"].id, "Before the stream")
+    stream = open_stream("client@example.test")
+    with app.app_context():
+        mark_read(db.session.get(User, people["client"].id), db.session.get(Room, room))
+    stream.read_until(lambda ev: of_type(ev, "unread"))
+    assert ids(stream.text) == [newest]
 
 
 def test_last_event_id_replays_what_the_stream_missed(app, people, room, heartbeat):
@@ -108,13 +120,13 @@ def test_a_removed_participant_gets_no_replay(app, people, room, heartbeat):
 
 
 def test_a_bad_last_event_id_is_ignored(app, people, room, heartbeat):
-    newest = post(app, room, people["staff"].id, "Newest")
+    post(app, room, people["staff"].id, "Newest")
     streams = []
     try:
         for bad in ("abc", "-1", "9" * 40, ""):
             stream = reconnect(app, "client@example.test", bad, streams)
             stream.connected()
-            assert ids(stream.text) == [newest]
+            assert ids(stream.text) == []
             events = stream.read_until(lambda ev: False, timeout=0.3)
             assert of_type(events, "message") == []
     finally:

@@ -7,7 +7,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
-from portal.live.catch_up import with_id
+from portal.live.catch_up import newest_message_id, with_id
 from portal.live.inbox import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
@@ -18,20 +18,19 @@ SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 RETRY_MS = 2000
 
 
-def event_stream(app, hub, subscription, session_token, sock=None, last_id=0, replayed=()):
+def event_stream(app, hub, subscription, session_token, sock=None, last_id=None, replayed=()):
     """Yield SSE text until the client leaves, the hub ends us, or the session ends.
 
     The heartbeat only proves the connection; revocations arrive as events, so an idle
-    stream costs no database query. Every event carries `id:` (see `portal.live.catch_up`),
-    starting at `last_id`; `replayed` events (a reconnect's catch-up) go first.
+    stream costs no database query. Every event carries `id:` (see `portal.live.catch_up`)
+    from `last_id` (a reconnect's) on; `replayed` events (its catch-up) go first.
     """
     user_id, key = subscription.user_id, subscription.session_key
     live = app.extensions["live"]
     online = presence.join(app, live, user_id, at_once=False)
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
-        # The id too: a stream that hears nothing still tells a reconnect where it began.
-        yield f"id: {last_id}\n: connected\nretry: {RETRY_MS}\n\n"
+        yield f": connected\nretry: {RETRY_MS}\n\n"
         for event in replayed:
             text, last_id = with_id(event, last_id)
             yield text
@@ -49,6 +48,8 @@ def event_stream(app, hub, subscription, session_token, sock=None, last_id=0, re
                     yield SESSION_ENDED  # the page learns at once; its reconnect gets 401
                     return
                 continue
+            if last_id is None and event.type != "message":
+                last_id = _newest_message_id(app)
             text, last_id = with_id(event, last_id)
             yield text
             if _user_changed(event) and not _still_allowed(app, user_id, session_token):
@@ -67,6 +68,13 @@ def _still_allowed(app, user_id, session_token):
     """The user is still active and this session not revoked: one query."""
     with app.app_context():
         return stream_allowed(user_id, session_token)
+
+
+def _newest_message_id(app):
+    """Where a new stream's ids start when its first event is not a message: asked then
+    (one query), not at connect, which stays free of it."""
+    with app.app_context():
+        return newest_message_id()
 
 
 def _client_gone(sock):

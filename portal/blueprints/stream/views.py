@@ -6,7 +6,7 @@ from flask_login import current_user
 from portal.blueprints.stream import bp
 from portal.blueprints.stream.events import event_stream
 from portal.extensions import db, limiter
-from portal.live.catch_up import last_event_id, newest_message_id, replay
+from portal.live.catch_up import last_event_id, replay
 from portal.live.publish import get_live
 from portal.models import User
 from portal.people import sessions
@@ -41,12 +41,12 @@ def _event_response(hub, subscription, token):
 
 def _catch_up(user_id):
     """(first event id, events to replay): after the id a reconnecting EventSource sent
-    back, the messages it missed; else the newest message id (the page catches up itself).
-    The subscription is already open, so nothing falls between the two (a message in both
-    is added once by the page)."""
+    back, the messages it missed; else (None, ()): the page catches up itself. The
+    subscription is already open, so nothing falls between the two (a message in both is
+    added once by the page)."""
     after = last_event_id(request.headers.get("Last-Event-ID"))
     if after is None:
-        return newest_message_id(), ()
+        return None, ()
     return after, replay(db.session.get(User, user_id), after)
 
 
