@@ -47,8 +47,8 @@ self.addEventListener("notificationclick", function (event) {
   );
 });
 
-// Static assets only: served from the cache at once and refreshed behind (their URLs do
-// not change between releases); everything else goes to the network untouched.
+// Static assets only: served from the cache at once and refreshed behind (so a release
+// shows from the next load on); everything else goes to the network untouched.
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
