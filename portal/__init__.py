@@ -39,7 +39,7 @@ def create_app(config=None):
     from portal.infra import queues
     from portal.live import publish
     from portal.messaging import fragments
-    from portal.notify import client_emails, mentions
+    from portal.notify import client_emails, mentions, push
     from portal.people import sessions
     from portal.web import errors, templating
 
@@ -52,6 +52,7 @@ def create_app(config=None):
     publish.init_app(app)
     client_emails.init_app(app)
     mentions.init_app(app)
+    push.init_app(app)
     _register_blueprints(app)
 
     from portal.runtime.cli import register_cli
@@ -67,6 +68,7 @@ def _register_blueprints(app):
     from portal.blueprints.health import bp as health_bp
     from portal.blueprints.inbound import bp as inbound_bp
     from portal.blueprints.preferences import bp as preferences_bp
+    from portal.blueprints.push import bp as push_bp
     from portal.blueprints.settings import bp as settings_bp
     from portal.blueprints.stream import bp as stream_bp
     from portal.blueprints.workspace import bp as workspace_bp
@@ -78,6 +80,7 @@ def _register_blueprints(app):
     app.register_blueprint(client_bp, url_prefix=PORTAL.prefix)
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(preferences_bp)
+    app.register_blueprint(push_bp)
     app.register_blueprint(stream_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(inbound_bp)

@@ -78,6 +78,44 @@ def _secret_key(instance):
     return path.read_text().strip()
 
 
+def _vapid_private_key(instance):
+    """`VAPID_PRIVATE_KEY` (PEM, or py_vapid's base64url DER), else a P-256 key generated
+    once into the instance folder: the Web Push identity of this portal (RFC 8292)."""
+    if os.environ.get("VAPID_PRIVATE_KEY"):
+        return os.environ["VAPID_PRIVATE_KEY"].replace("\\n", "\n")
+    path = Path(instance) / "vapid_private_key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use theirs
+            return path.read_text()
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+    return path.read_text()
+
+
+#: Where browsers' push subscriptions live (Chrome, Edge, Firefox, Safari); "*." covers
+#: subdomains (Edge's Windows Notification Service hosts are many).
+KNOWN_PUSH_SERVICES = (
+    "fcm.googleapis.com,android.googleapis.com,updates.push.services.mozilla.com,"
+    "web.push.apple.com,*.notify.windows.com"
+)
+
+
+def _hosts(value):
+    return tuple(host.strip().lower() for host in value.split(",") if host.strip())
+
+
 def database_uri(url):
     """A DATABASE_URL as SQLAlchemy wants it: PostgreSQL through psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -133,6 +171,18 @@ def from_environment(instance):
         "LOGIN_LINKS": os.environ.get("LOGIN_LINKS", "everyone").strip().lower(),
         "LOGIN_LINK_TTL_SECONDS": _int("LOGIN_LINK_TTL_SECONDS", 15 * 60),
         "SSE_HEARTBEAT_SECONDS": _int("SSE_HEARTBEAT_SECONDS", 15),
+        # Web Push (docs/reach.md): a message still unread this long after it was sent is
+        # pushed to a person holding no stream, on their subscribed browsers.
+        "PUSH_DELAY_SECONDS": _int("PUSH_DELAY_SECONDS", 30),
+        # The only endpoints the server POSTs to: https on these hosts ("*.domain": its
+        # subdomains; "http://host:port": plain http to that one host, for development).
+        "PUSH_ENDPOINT_HOSTS": _hosts(os.environ.get("PUSH_ENDPOINT_HOSTS", KNOWN_PUSH_SERVICES)),
+        # Connect and read timeouts of one push request (a slow service never holds a worker).
+        "PUSH_TIMEOUT_SECONDS": float(os.environ.get("PUSH_TIMEOUT_SECONDS", 5)),
+        # How long a push service keeps a push for a device that is offline.
+        "PUSH_TTL_SECONDS": _int("PUSH_TTL_SECONDS", 12 * 3600),
+        "VAPID_PRIVATE_KEY": _vapid_private_key(instance),
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT") or None,
         # Open streams per user in one web process; beyond it the oldest ends.
         "SSE_MAX_STREAMS_PER_USER": _int("SSE_MAX_STREAMS_PER_USER", 10),
         # Live events: channels are "<prefix>user.<id>"; default prefix from the database URL.

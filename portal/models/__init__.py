@@ -5,6 +5,7 @@ from portal.models.inbound import HeldReply, InboundEmail
 from portal.models.message_history import Mention, MessageRevision
 from portal.models.messages import Attachment, Message, ReadState
 from portal.models.notifications import NotificationLog
+from portal.models.push import PushSubscription
 from portal.models.rooms import Participant, Room
 from portal.models.settings import Setting
 from portal.models.users import Invitation, LoginSession, User
@@ -21,6 +22,7 @@ __all__ = [
     "MessageRevision",
     "NotificationLog",
     "Participant",
+    "PushSubscription",
     "ReadState",
     "Room",
     "Setting",

@@ -104,14 +104,10 @@ def test_a_removed_participant_finds_nothing(app, page, live_server, room, login
     expect(page.get_by_text("Nothing found")).to_be_visible()
 
 
-# The stream's EventSource, closed as a dropped connection leaves it; then the extension's
-# own error path reconnects it (onopen → htmx:sseOpen → live:open), as after a network loss.
-DROP = """() => {
-  const elt = document.querySelector("[sse-connect]");
-  window.droppedSource = elt["htmx-internal-data"].sseEventSource;
-  window.droppedSource.close();
-}"""
-RECONNECT = "() => window.droppedSource.onerror(new Event('error'))"
+# The browser's shared stream, closed as a dropped connection leaves it; then opened again
+# (live:open in every tab), as after a network loss.
+DROP = "() => window.PortalLive.drop()"
+RECONNECT = "() => window.PortalLive.reconnect()"
 
 
 def test_a_page_that_missed_events_catches_up_edits_deletions_and_seen(

@@ -12,6 +12,7 @@ from portal.notify.preferences import (
     update_notification_settings,
     user_for_unsubscribe_token,
 )
+from portal.notify.push_subscriptions import subscriptions_of
 from portal.sides import side_of
 
 
@@ -29,7 +30,11 @@ def notifications():
         form.frequency.data = current_user.recap or AS_THEY_COME
     layout = side_of(current_user).layout
     page = render_template(
-        "preferences/notifications.html", form=form, rooms=room_mutes(current_user), layout=layout
+        "preferences/notifications.html",
+        form=form,
+        rooms=room_mutes(current_user),
+        devices=subscriptions_of(current_user.id),
+        layout=layout,
     )
     return page, 400 if form.errors else 200
 

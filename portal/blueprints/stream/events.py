@@ -7,6 +7,7 @@ from flask_sse import Message
 from gevent import monkey
 
 from portal.live import presence
+from portal.live.catch_up import newest_message_id, with_id
 from portal.live.inbox import IDLE
 from portal.live.publish import stream_allowed
 from portal.live.revocations import REVOKED, ends
@@ -17,11 +18,12 @@ SESSION_ENDED = str(Message({"room_id": None}, type="access"))
 RETRY_MS = 2000
 
 
-def event_stream(app, hub, subscription, session_token, sock=None):
+def event_stream(app, hub, subscription, session_token, sock=None, last_id=None, replayed=()):
     """Yield SSE text until the client leaves, the hub ends us, or the session ends.
 
     The heartbeat only proves the connection; revocations arrive as events, so an idle
-    stream costs no database query.
+    stream costs no database query. Every event carries `id:` (see `portal.live.catch_up`)
+    from `last_id` (a reconnect's) on; `replayed` events (its catch-up) go first.
     """
     user_id, key = subscription.user_id, subscription.session_key
     live = app.extensions["live"]
@@ -29,6 +31,9 @@ def event_stream(app, hub, subscription, session_token, sock=None):
     try:
         # At once, so headers flush and the browser fires `open` (the page then catches up).
         yield f": connected\nretry: {RETRY_MS}\n\n"
+        for event in replayed:
+            text, last_id = with_id(event, last_id)
+            yield text
         while True:
             event = subscription.get()  # the hub's ticker says when a heartbeat is due
             if event is IDLE:
@@ -43,7 +48,10 @@ def event_stream(app, hub, subscription, session_token, sock=None):
                     yield SESSION_ENDED  # the page learns at once; its reconnect gets 401
                     return
                 continue
-            yield event.text
+            if last_id is None and event.type != "message":
+                last_id = _newest_message_id(app)
+            text, last_id = with_id(event, last_id)
+            yield text
             if _user_changed(event) and not _still_allowed(app, user_id, session_token):
                 return
     finally:
@@ -60,6 +68,13 @@ def _still_allowed(app, user_id, session_token):
     """The user is still active and this session not revoked: one query."""
     with app.app_context():
         return stream_allowed(user_id, session_token)
+
+
+def _newest_message_id(app):
+    """Where a new stream's ids start when its first event is not a message: asked then
+    (one query), not at connect, which stays free of it."""
+    with app.app_context():
+        return newest_message_id()
 
 
 def _client_gone(sock):

@@ -5,8 +5,10 @@ from flask_login import current_user
 
 from portal.blueprints.stream import bp
 from portal.blueprints.stream.events import event_stream
-from portal.extensions import limiter
+from portal.extensions import db, limiter
+from portal.live.catch_up import last_event_id, replay
 from portal.live.publish import get_live
+from portal.models import User
 from portal.people import sessions
 
 
@@ -27,12 +29,25 @@ def stream():
 
 def _event_response(hub, subscription, token):
     app = current_app._get_current_object()
-    events = event_stream(app, hub, subscription, token, _client_socket())
+    last_id, replayed = _catch_up(subscription.user_id)
+    sock = _client_socket()
+    events = event_stream(app, hub, subscription, token, sock, last_id, replayed)
     response = current_app.response_class(events, mimetype="text/event-stream")
     response.call_on_close(lambda: hub.close(subscription))  # even if never iterated
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _catch_up(user_id):
+    """(first event id, events to replay): after the id a reconnecting EventSource sent
+    back, the messages it missed; else (None, ()): the page catches up itself. The
+    subscription is already open, so nothing falls between the two (a message in both is
+    added once by the page)."""
+    after = last_event_id(request.headers.get("Last-Event-ID"))
+    if after is None:
+        return None, ()
+    return after, replay(db.session.get(User, user_id), after)
 
 
 def _signed_in(user_id, token):
