@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from portal.events import send, settings_changed
 from portal.extensions import db
+from portal.infra import audit
 from portal.models import Setting
 from portal.text import clean_name
 
@@ -126,6 +127,9 @@ def store(cleaned, actor, now=None):
         if now is not None:
             row.updated_at = now
         db.session.add(row)
+    if changed:
+        names = ", ".join(changed)
+        audit.record(actor, "settings.changed", summary=f"Changed the portal's {names}", now=now)
     db.session.commit()
     if changed:
         forget()

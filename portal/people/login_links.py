@@ -5,6 +5,7 @@ use, short-lived, and spent only by a POST (mail scanners that fetch links must 
 from flask import current_app
 
 from portal.extensions import db
+from portal.infra import audit
 from portal.models.base import utcnow
 from portal.models.users import INTERNAL
 from portal.people import links
@@ -34,6 +35,9 @@ def request_login_link(email, now=None):
     if user is None or not user.may_log_in or not allowed_for(user):
         links.new_token()  # the same token and hashing work as a real request
         return
+    audit.record(
+        user, "login_link.issued", user=user, summary=f"Login link emailed to {user.email}"
+    )
     links.email_link(user, links.LOGIN, now=now)
 
 
@@ -50,5 +54,7 @@ def use_login_link(link, now=None):
     if not links.use_link(link, now=now or utcnow()):
         db.session.rollback()
         return None
+    user = link.user
+    audit.record(user, "login_link.used", user=user, summary=f"Logged in by link as {user.email}")
     db.session.commit()
     return link.user

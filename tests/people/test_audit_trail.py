@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from jobs.retention import purge_audit
 from portal.extensions import db
-from portal.infra import audit
+from portal.infra import audit, settings
 from portal.messaging.changes import delete_message
 from portal.messaging.messages import post_message
 from portal.messaging.rooms import (
@@ -25,6 +25,7 @@ from portal.notify.replies import reply_address
 from portal.people import links
 from portal.people.admin import update_user
 from portal.people.invitations import invite_user, resend_invitation
+from portal.people.login_links import login_link, request_login_link, use_login_link
 from portal.people.passwords import change_password, set_password_by_link
 from portal.people.person_data import erase_person, export_person
 from tests.conftest import PASSWORD
@@ -70,6 +71,14 @@ def link_flow(people, purpose):
     db.session.commit()
     link = links.find_link(token, purpose)
     return lambda: set_password_by_link(link, NEW_PASSWORD, NEW_PASSWORD)
+
+
+def login_link_flow(people):
+    user = get(people["staff"])
+    token = links.issue_link(user, links.LOGIN, 900)
+    db.session.commit()
+    link = login_link(token)
+    return lambda: use_login_link(link)
 
 
 def in_request(verb, *args):
@@ -135,6 +144,11 @@ CASES = {
     "export.made": lambda p: lambda: list(export_person(get(p["client"]), get(p["admin"]))),
     "user.erased": lambda p: lambda: erase_person(get(p["client"]), get(p["admin"]), "keep"),
     "reply.refused": refused_reply,
+    "login_link.issued": lambda p: lambda: request_login_link("staff@example.test"),
+    "login_link.used": lambda p: login_link_flow(p),
+    "settings.changed": lambda p: (
+        lambda: settings.save({"PORTAL_NAME": "Renamed & Co"}, get(p["admin"]))
+    ),
 }
 
 
