@@ -13,7 +13,7 @@ from portal.messaging.reading import unread_by_room
 from portal.messaging.rendering import FORMER_USER, excerpt
 from portal.models import Attachment, Message, Participant, Room, User
 from portal.models.base import utcnow
-from portal.models.rooms import ANNOUNCEMENT, CHAT, KINDS, TITLE_MAX
+from portal.models.rooms import CHAT, KINDS, TITLE_MAX, RoomFacts
 from portal.text import clean_name
 
 
@@ -240,7 +240,7 @@ def _room_page_statement(viewer, visible, archived_last):
     )
 
 
-class RoomSummary:
+class RoomSummary(RoomFacts):
     """A room-list row: plain values (hashable, for the list's ETag), no ORM objects."""
 
     __slots__ = (
@@ -251,14 +251,6 @@ class RoomSummary:
         self.id, self.title, self.archived_at = id, title, archived_at
         self.last_activity_at, self.kind, self.team_only = last_activity_at, kind, team_only
         self.unread, self.preview = unread, preview
-
-    @property
-    def is_archived(self):
-        return self.archived_at is not None
-
-    @property
-    def is_announcement(self):
-        return self.kind == ANNOUNCEMENT
 
     def key(self):
         """Everything the row shows, as a tuple."""

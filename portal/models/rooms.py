@@ -15,7 +15,21 @@ CHAT, ANNOUNCEMENT = "chat", "announcement"
 KINDS = (CHAT, ANNOUNCEMENT)
 
 
-class Room(db.Model):
+class RoomFacts:
+    """What a room's columns say about it, for the model and for plain room-list rows."""
+
+    __slots__ = ()
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
+    @property
+    def is_announcement(self):
+        return self.kind == ANNOUNCEMENT
+
+
+class Room(RoomFacts, db.Model):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,14 +47,6 @@ class Room(db.Model):
     participants: Mapped[list["Participant"]] = relationship(
         back_populates="room", cascade="all, delete-orphan"
     )
-
-    @property
-    def is_archived(self):
-        return self.archived_at is not None
-
-    @property
-    def is_announcement(self):
-        return self.kind == ANNOUNCEMENT
 
     def __repr__(self):
         return f"<Room {self.id} {self.title!r}>"

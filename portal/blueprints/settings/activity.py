@@ -1,6 +1,6 @@
 """Settings → Activity: the audit trail (admins), and its CSV export."""
 
-from flask import Response, render_template, request, stream_with_context
+from flask import render_template, request
 from flask_login import current_user
 
 from portal.access import admin_required
@@ -10,6 +10,7 @@ from portal.infra import audit
 from portal.models.base import utcnow
 from portal.people.activity import Filters, activity_page, csv_lines
 from portal.people.admin import people_by_kind
+from portal.web.downloads import streamed_download
 from portal.web.inputs import parse_id
 
 
@@ -39,12 +40,4 @@ def activity_csv():
     audit.record(current_user, "export.made", summary=f"Exported Activity as CSV ({shown})")
     db.session.commit()
     name = f"activity-{utcnow():%Y%m%d-%H%M%S}.csv"
-    return Response(
-        stream_with_context(csv_lines(filters)),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return streamed_download(csv_lines(filters), name, "text/csv")

@@ -1,12 +1,10 @@
 """A person's data (admins): export everything held about one user, or erase them."""
 
 from flask import (
-    Response,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -18,6 +16,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
 from portal.people.person_data import EraseError, erase_person, export_name, export_person
+from portal.web.downloads import streamed_download
 
 
 @bp.route("/users/<int:user_id>/export", methods=["POST"])
@@ -26,14 +25,7 @@ def export_person_data(user_id):
     user = db.get_or_404(User, user_id)
     now = utcnow()
     name = export_name(user, now)
-    return Response(
-        stream_with_context(export_person(user, current_user, now)),
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return streamed_download(export_person(user, current_user, now), name, "application/zip")
 
 
 @bp.route("/users/<int:user_id>/erase", methods=["GET", "POST"])
