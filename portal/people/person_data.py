@@ -156,49 +156,45 @@ def _plain(value):
 
 
 def _preferences(user):
-    return {"email_notifications": user.email_notifications, "time_zone": user.time_zone}
+    return {
+        "email_notifications": user.email_notifications,
+        "recap": user.recap,
+        "time_zone": user.time_zone,
+    }
+
+
+def _owned(model, user, **fields):
+    """The user's rows of `model` in id order, each as {name: the plain value of its column}."""
+    rows = db.session.scalars(select(model).where(model.user_id == user.id).order_by(model.id))
+    return [{name: _plain(getattr(row, column)) for name, column in fields.items()} for row in rows]
 
 
 def _sessions(user):
-    rows = db.session.scalars(
-        select(LoginSession).where(LoginSession.user_id == user.id).order_by(LoginSession.id)
+    return _owned(
+        LoginSession,
+        user,
+        started_at="created_at",
+        last_seen_at="last_seen_at",
+        ended_at="revoked_at",
     )
-    return [
-        {
-            "started_at": _iso(s.created_at),
-            "last_seen_at": _iso(s.last_seen_at),
-            "ended_at": _iso(s.revoked_at),
-        }
-        for s in rows
-    ]
 
 
 def _links(user):
-    rows = db.session.scalars(
-        select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.id)
+    return _owned(
+        Invitation,
+        user,
+        purpose="purpose",
+        sent_at="created_at",
+        expires_at="expires_at",
+        used_at="used_at",
+        revoked_at="revoked_at",
     )
-    return [
-        {
-            "purpose": i.purpose,
-            "sent_at": _iso(i.created_at),
-            "expires_at": _iso(i.expires_at),
-            "used_at": _iso(i.used_at),
-            "revoked_at": _iso(i.revoked_at),
-        }
-        for i in rows
-    ]
 
 
 def _emails(user):
-    rows = db.session.scalars(
-        select(NotificationLog)
-        .where(NotificationLog.user_id == user.id)
-        .order_by(NotificationLog.id)
+    return _owned(
+        NotificationLog, user, kind="kind", room_id="room_id", status="status", sent_at="sent_at"
     )
-    return [
-        {"kind": n.kind, "room_id": n.room_id, "status": n.status, "sent_at": _iso(n.sent_at)}
-        for n in rows
-    ]
 
 
 def _audit_rows(user):
