@@ -65,11 +65,12 @@ def _on_message(app, message, **_extra):
 
 def notification_for(viewer, message):
     """{title, body, tag, url} about `message` for `viewer`, or None: not theirs to see
-    now, their own, deleted, or in a room they muted."""
+    now, their own, deleted, in a room they muted, or in a room they follow only for
+    mentions that does not mention them."""
     if message is None or message.deleted_at is not None or message.author_id == viewer.id:
         return None
     room = db.session.scalar(visible_rooms(viewer).where(Room.id == message.room_id))
-    if room is None or _muted(viewer.id, room.id):
+    if room is None or _quiet(viewer.id, message):
         return None
     text = excerpt(message.body or "", 120) or "Sent a file"
     return {
@@ -80,14 +81,18 @@ def notification_for(viewer, message):
     }
 
 
-def _muted(user_id, room_id):
-    return bool(
-        db.session.scalar(
-            select(Participant.muted).where(
-                Participant.user_id == user_id, Participant.room_id == room_id
-            )
+def _quiet(user_id, message):
+    """The reader asked not to hear about this message: room muted, or followed only for
+    mentions and this message does not name them."""
+    row = db.session.execute(
+        select(Participant.muted, Participant.mentions_only).where(
+            Participant.user_id == user_id, Participant.room_id == message.room_id
         )
-    )
+    ).first()
+    if row is None:
+        return False
+    muted, mentions_only = row
+    return muted or (mentions_only and all(m.user_id != user_id for m in message.mentions))
 
 
 def _read(user_id, message):

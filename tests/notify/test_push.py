@@ -225,6 +225,18 @@ def test_no_push_when_read_muted_online_removed_or_own(app, people, room, servic
     assert service.received == []
 
 
+def test_a_mentions_only_room_pushes_only_mentions(app, people, room, service):
+    from portal.notify.preferences import update_notification_settings
+
+    add(app, people["staff"].id, service.browser("push/staff"))
+    post(app, room, people["staff"].id, "Staff wrote here")  # clients may name its authors
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        update_notification_settings(staff, True, [], mentions_only=[room])
+    assert send(app, post(app, room, people["client"].id, "Nothing for staff")) == 0
+    assert send(app, post(app, room, people["client"].id, "@Staff please look")) == 1
+
+
 def test_no_push_names_a_room_the_viewer_may_no_longer_see(app, people, room, service):
     add(app, people["outsider"].id, service.browser("push/outsider"))
     assert send(app, post(app, room, people["staff"].id, "Private")) == 0
