@@ -11,6 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.messaging.messages import BODY_MAX
@@ -55,8 +56,8 @@ class NewConversationForm(TitleForm):
     kind = RadioField(
         "Kind",
         choices=[
-            (CHAT, "Chat room: everyone in it reads and writes"),
-            (ANNOUNCEMENT, "Announcement: the team writes, clients read"),
+            SelectChoice(CHAT, "Chat room: everyone in it reads and writes"),
+            SelectChoice(ANNOUNCEMENT, "Announcement: the team writes, clients read"),
         ],
         default=CHAT,
         validate_choice=False,  # an unknown kind is refused by the verb, in its words

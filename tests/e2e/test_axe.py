@@ -51,16 +51,21 @@ def site(app, people):
         old = create_room(admin, "Old project", [client.id])
         post_message(old, client, "All done")
         archive_room(old)
+        news = create_room(admin, "Office news", [client.id], kind="announcement")
+        post_message(news, admin, "Closed on Friday")
         room_id, staff_id, hello_id, thanks_id = room.id, people["staff"].id, hello.id, thanks.id
+        news_id = news.id
     return {
         "admin@example.test": [
             "/app/rooms",
             "/app/rooms/new",
+            "/app/rooms/new?kind=announcement",
             f"/app/rooms/{room_id}",
             f"/app/rooms/{room_id}/participants",
             "/settings/users",
             f"/settings/users/{staff_id}/edit",
             "/settings/audit",
+            "/settings/portal",
             "/preferences/notifications",
             "/password/change",
             "/app/search?q=draft",
@@ -70,6 +75,7 @@ def site(app, people):
         "client@example.test": [
             "/portal/rooms",
             f"/portal/rooms/{room_id}",
+            f"/portal/rooms/{news_id}",
             "/preferences/notifications",
             "/password/change",
             "/portal/search?q=question",
