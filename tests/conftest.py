@@ -112,8 +112,13 @@ def _reset_schema():
 
 @pytest.fixture(autouse=True)
 def _clean_slate(request, app):
-    """Every test starts with empty tables, an empty Redis database and an empty outbox."""
+    """Every test starts with empty tables, an empty Redis database and an empty outbox
+    (and no cached copy of the settings table)."""
+    from portal.infra import settings
+
+    settings.forget()
     yield
+    settings.forget()
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

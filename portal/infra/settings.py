@@ -63,11 +63,23 @@ def _colour(label, name):
     return clean
 
 
+#: Who may log in by an emailed link: everyone, staff only, nobody.
+LOGIN_LINK_CHOICES = ("everyone", "staff", "off")
+
+
+def _login_links(value):
+    value = (value or "").strip().lower()
+    if value not in LOGIN_LINK_CHOICES:
+        raise SettingError("Choose who may log in with a login link.", "LOGIN_LINKS")
+    return value
+
+
 #: The settings an admin may edit, each with the check that cleans its value.
 EDITABLE = {
     "PORTAL_NAME": _firm_name,
     "PORTAL_ACCENT": _colour("accent colour", "PORTAL_ACCENT"),
     "PORTAL_SIDEBAR": _colour("sidebar colour", "PORTAL_SIDEBAR"),
+    "LOGIN_LINKS": _login_links,
 }
 #: First values of the settings the environment does not set ("": none).
 DEFAULTS = {"PORTAL_SIDEBAR": "#1f2a44", LOGO_VERSION: ""}

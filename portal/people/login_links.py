@@ -2,10 +2,8 @@
 use, short-lived, and spent only by a POST (mail scanners that fetch links must not use it up).
 """
 
-from flask import current_app
-
 from portal.extensions import db
-from portal.infra import audit
+from portal.infra import audit, settings
 from portal.models.base import utcnow
 from portal.models.users import INTERNAL
 from portal.people import links
@@ -17,13 +15,14 @@ OFF = "off"
 
 
 def offered():
-    """Whether the login page offers login links at all (LOGIN_LINKS is not "off")."""
-    return current_app.config["LOGIN_LINKS"] in (EVERYONE, STAFF)
+    """Whether the login page offers login links at all (not switched "off")."""
+    return settings.value("LOGIN_LINKS") in (EVERYONE, STAFF)
 
 
 def allowed_for(user):
-    """Login links are on for `user`: everyone, or staff only (clients use passwords)."""
-    setting = current_app.config["LOGIN_LINKS"]
+    """Login links are on for `user`: everyone, or staff only (clients use passwords).
+    LOGIN_LINKS is the first value; an admin changes it in Settings → Client portal."""
+    setting = settings.value("LOGIN_LINKS")
     return setting == EVERYONE or (setting == STAFF and user.kind == INTERNAL)
 
 

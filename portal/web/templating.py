@@ -12,6 +12,7 @@ from portal.messaging.rendering import FORMER_USER, author_name, excerpt, messag
 from portal.messaging.uploads import human_size
 from portal.models.rooms import TITLE_MAX
 from portal.models.users import CLIENT, INTERNAL
+from portal.people import login_links
 from portal.people.time_zones import format_time, reader_zone
 
 
@@ -37,6 +38,7 @@ def init_app(app):
     app.jinja_env.filters["unread_label"] = unread_label
     app.jinja_env.globals["url_for"] = template_url_for
     app.jinja_env.globals["changes_cursor"] = settled_cursor
+    app.jinja_env.globals["login_links_offered"] = login_links.offered
     app.extensions["template_urls"] = {}
 
 

@@ -16,6 +16,16 @@ LINK_PREFIX = "http://portal.test/login/link/"
 INVALID = "This link is no longer valid"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """The process's copy of the settings goes with each test's tables."""
+    from portal.infra import settings
+
+    settings.forget()
+    yield
+    settings.forget()
+
+
 @pytest.fixture
 def setting(app, monkeypatch):
     def set_values(**values):
@@ -181,3 +191,31 @@ def test_login_links_are_throttled_per_ip(client, people, setting):
     for n in range(3):
         assert ask(client, f"who{n}@example.test").status_code == 200
     assert ask(client, "staff@example.test").status_code == 429
+
+
+def test_admins_switch_login_links_in_settings(app, people, outbox):
+    from portal.infra import settings
+
+    admin, visitor = app.test_client(), app.test_client()
+    admin.login("admin@example.test")
+    page = admin.get("/settings/portal").get_data(as_text=True)
+    assert 'name="login_links"' in page and "Nobody: passwords only" in page
+    base = {"portal_name": "Portal Messaging", "accent_colour": "#2f5bd3"}
+    base["sidebar_colour"] = "#1f2a44"
+    response = admin.form_post("/settings/portal", {**base, "login_links": "staff"})
+    assert response.status_code == 302
+    settings.forget()
+    ask(visitor, "client@example.test")
+    ask(visitor, "staff@example.test")
+    assert [m["To"] for m in outbox.messages()] == ["Staff <staff@example.test>"]
+
+    assert admin.form_post("/settings/portal", {**base, "login_links": "off"}).status_code == 302
+    settings.forget()
+    assert "login link" not in visitor.get("/login").get_data(as_text=True)
+    assert visitor.get("/login/link").status_code == 404
+
+    refused = admin.form_post("/settings/portal", {**base, "login_links": "sometimes"})
+    assert refused.status_code == 422
+    assert "Choose who may log in with a login link." in refused.get_data(as_text=True)
+    with app.app_context():
+        assert settings.value("LOGIN_LINKS") == "off"

@@ -14,6 +14,7 @@ FIELDS = {
     "portal_name": "PORTAL_NAME",
     "accent_colour": "PORTAL_ACCENT",
     "sidebar_colour": "PORTAL_SIDEBAR",
+    "login_links": "LOGIN_LINKS",
 }
 
 
@@ -39,7 +40,8 @@ def client_portal():
 
 def _save(form):
     """Check everything first (the logo, then the values), then store: all or nothing."""
-    changes = {name: form[field].data for field, name in FIELDS.items()}
+    # A field the post left out (an older page) keeps its value.
+    changes = {name: form[field].data for field, name in FIELDS.items() if form[field].raw_data}
     for name, raw in changes.items():
         settings.EDITABLE[name](raw)
     changed = []
