@@ -127,6 +127,7 @@ def test_rq_cron_runs_the_sweep_every_minute_beside_the_round(app):
     assert intervals == {
         "jobs.rounds.run_round": app.config["REMINDER_INTERVAL_SECONDS"],
         "jobs.rounds.sweep_client_emails": 60,
+        "jobs.retention.purge_audit": None,  # daily, by a cron expression
     }
 
 
