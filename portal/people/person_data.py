@@ -259,6 +259,13 @@ def erase_person(user, actor, messages, now=None):
     links.revoke_links(user, now=now)
     for model in (Participant, ReadState, InboundEmail):
         db.session.execute(delete(model).where(model.user_id == user.id))
+    # A room keeps its creator as a participant: an erased creator must not come back.
+    db.session.execute(
+        update(Room)
+        .where(Room.created_by_id == user.id)
+        .values(created_by_id=None)
+        .execution_options(synchronize_session=False)
+    )
     kind = user.kind
     user.name, user.email = FORMER_USER, f"former-user-{user.id}@erased.invalid"
     user.password_hash, user.time_zone = None, None
