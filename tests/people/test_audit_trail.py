@@ -24,10 +24,11 @@ from portal.notify import inbound
 from portal.notify.replies import reply_address
 from portal.people import links
 from portal.people.admin import update_user
+from portal.people.erasure import erase_person
 from portal.people.invitations import invite_user, resend_invitation
 from portal.people.login_links import login_link, request_login_link, use_login_link
 from portal.people.passwords import change_password, set_password_by_link
-from portal.people.person_data import erase_person, export_person
+from portal.people.person_data import export_person
 from tests.conftest import PASSWORD
 from tests.reply_helpers import reply
 

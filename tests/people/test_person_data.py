@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, LoginSession, Message, MessageRevision, Participant, User
+from portal.messaging.rooms import create_room, participant_ids, set_participants
+from portal.models import (
+    AuditEvent,
+    LoginSession,
+    Message,
+    MessageRevision,
+    Participant,
+    Room,
+    User,
+)
 from tests.files_helpers import attachments, send, stored_files
 
 
@@ -150,3 +159,18 @@ def test_erase_page_asks_first(client, people):
     client.login("admin@example.test")
     page = client.get(f"/settings/users/{people['client'].id}/erase").get_data(as_text=True)
     assert 'name="messages" value="keep"' in page and 'value="delete"' in page
+
+
+def test_an_erased_creator_is_not_added_back_when_participants_change(client, app, people):
+    with app.app_context():
+        room = create_room(
+            db.session.get(User, people["staff"].id), "Theirs", [people["staff_all"].id]
+        )
+        room_id = room.id
+    erase(client, people["staff"].id, "keep")
+    with app.app_context():
+        room = db.session.get(Room, room_id)
+        set_participants(
+            room, db.session.get(User, people["staff_all"].id), [people["staff_all"].id]
+        )
+        assert participant_ids(room) == {people["staff_all"].id}

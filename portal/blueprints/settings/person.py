@@ -15,7 +15,8 @@ from portal.blueprints.settings import bp
 from portal.extensions import db
 from portal.models import User
 from portal.models.base import utcnow
-from portal.people.person_data import EraseError, erase_person, export_name, export_person
+from portal.people.erasure import EraseError, erase_person
+from portal.people.person_data import export_name, export_person
 from portal.web.downloads import streamed_download
 
 
