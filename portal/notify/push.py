@@ -11,10 +11,12 @@ following redirects, with short timeouts; a 404 or 410 deletes the subscription.
 
 import json
 import logging
+from base64 import urlsafe_b64encode
 from datetime import timedelta
 from email.utils import parseaddr
 
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
@@ -230,9 +232,5 @@ def vapid_subject():
 
 def application_server_key():
     """The VAPID public key as browsers want it (`applicationServerKey`, base64url)."""
-    from base64 import urlsafe_b64encode
-
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     raw = vapid_key().public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     return urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -56,6 +56,7 @@ def test_notifications_while_hidden_one_per_room_and_never_when_muted(
         page.goto(live_server("/preferences/notifications"))
         page.get_by_role("button", name="Turn on browser notifications").click()
         expect(page.get_by_role("button", name="Turn off browser notifications")).to_be_visible()
+        expect(page.get_by_role("button", name="Turn on browser notifications")).to_be_hidden()
 
         page.goto(live_server("/app/rooms"))
         expect(page.locator("body[data-live=open]")).to_have_count(1)
