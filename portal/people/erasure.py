@@ -9,11 +9,13 @@ from portal.messaging.rendering import FORMER_USER
 from portal.messaging.uploads import discard
 from portal.models import (
     Attachment,
+    HeldReply,
     InboundEmail,
     Mention,
     Message,
     MessageRevision,
     Participant,
+    PushSubscription,
     ReadState,
     Room,
 )
@@ -44,7 +46,9 @@ def erase_person(user, actor, messages, now=None):
     )
     revoke_sessions(user)
     links.revoke_links(user, now=now)
-    for model in (Participant, ReadState, InboundEmail):
+    # Memberships, read state, and what their browsers and mail left with us: push
+    # subscriptions, replies held for confirmation (the raw email), inbound records.
+    for model in (Participant, ReadState, InboundEmail, HeldReply, PushSubscription):
         db.session.execute(delete(model).where(model.user_id == user.id))
     # A room keeps its creator as a participant: an erased creator must not come back.
     db.session.execute(
@@ -55,7 +59,7 @@ def erase_person(user, actor, messages, now=None):
     )
     kind = user.kind
     user.name, user.email = FORMER_USER, f"former-user-{user.id}@erased.invalid"
-    user.password_hash, user.time_zone = None, None
+    user.password_hash, user.time_zone, user.recap = None, None, None
     user.active = user.is_admin = user.access_all_rooms = user.email_notifications = False
     kept = "deleted" if messages == DELETE else "kept"
     summary = (

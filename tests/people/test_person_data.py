@@ -86,8 +86,21 @@ def test_export_of_an_unknown_person_is_404(client, people):
 
 
 def test_erase_keeping_messages(client, app, people, history):
+    from portal.models import PushSubscription
+
+    with app.app_context():  # a browser subscribed to pushes: it goes with the person
+        db.session.add(
+            PushSubscription(
+                user_id=people["client"].id,
+                endpoint="https://fcm.googleapis.com/fcm/send/erased-device",
+                p256dh="key",
+                auth="auth",
+            )
+        )
+        db.session.commit()
     assert erase(client, people["client"].id, "keep").status_code == 302
     with app.app_context():
+        assert db.session.scalar(select(PushSubscription.id)) is None
         user = db.session.get(User, people["client"].id)
         assert user.name == "Former user" and user.email != "client@example.test"
         assert not user.active and user.password_hash is None
