@@ -115,10 +115,13 @@ def _clean_slate(request, app):
     """Every test starts with empty tables, an empty Redis database and an empty outbox
     (and no cached copy of the settings table)."""
     from portal.infra import settings
+    from portal.notify.push_subscriptions import forget_anyone
 
     settings.forget()
+    forget_anyone()
     yield
     settings.forget()
+    forget_anyone()
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

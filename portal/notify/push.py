@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.access import viewer_ids, visible_rooms
@@ -41,7 +41,12 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.notify.push_subscriptions import endpoint_allowed, forget, subscriptions_of
+from portal.notify.push_subscriptions import (
+    anyone_subscribed,
+    endpoint_allowed,
+    forget,
+    subscriptions_of,
+)
 from portal.sides import side_of
 
 JOB = "jobs.push.send_pushes"
@@ -57,7 +62,7 @@ def init_app(app):
 def _on_message(app, message, **_extra):
     """After commit: the delayed push job, when anyone in the portal subscribed at all."""
     try:
-        if not db.session.scalar(select(exists().select_from(PushSubscription))):
+        if not anyone_subscribed():
             return
         delay = timedelta(seconds=app.config["PUSH_DELAY_SECONDS"])
         get_queue().enqueue_in(delay, JOB, message.id, job_timeout=120)

@@ -8,10 +8,11 @@ host, for development and tests).
 
 import base64
 import binascii
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 
 from portal.extensions import db
 from portal.models import LoginSession, PushSubscription
@@ -56,6 +57,35 @@ def _key(value, size, what):
     return value
 
 
+#: Whether anyone in the portal subscribed, as this process last saw it: (answer, when).
+#: A "no" is asked again after ANYONE_SUBSCRIBED_SECONDS; a "yes" stands (the job itself
+#: finds who). This keeps a statement off every send of a portal that uses no push; a first
+#: subscription made through another process is seen within that time.
+_anyone = {"subscribed": False, "asked_at": None}
+ANYONE_SUBSCRIBED_SECONDS = 30.0
+
+
+def anyone_subscribed(clock=time.monotonic):
+    if _anyone["subscribed"]:
+        return True
+    asked_at = _anyone["asked_at"]
+    if asked_at is not None and clock() - asked_at < ANYONE_SUBSCRIBED_SECONDS:
+        return False
+    found = bool(db.session.scalar(select(exists().select_from(PushSubscription))))
+    _anyone.update(subscribed=found, asked_at=clock())
+    return found
+
+
+def someone_subscribed():
+    """This process stored a subscription: push jobs are queued from now on."""
+    _anyone.update(subscribed=True)
+
+
+def forget_anyone():
+    """Ask the database again at the next message (tests; a fresh process starts so)."""
+    _anyone.update(subscribed=False, asked_at=None)
+
+
 def subscribe(user, data, device="", session_token=None):
     """Store `PushSubscription.toJSON()` for `user` and the login `session_token` (taking
     it over from anyone who held that browser's endpoint before); SubscriptionError when
@@ -80,6 +110,7 @@ def subscribe(user, data, device="", session_token=None):
         select(LoginSession.id).where(LoginSession.token == session_token)
     )
     subscription.device = (device or "")[:100]
+    someone_subscribed()
     db.session.commit()
     return subscription
 

@@ -16,7 +16,7 @@ from portal.messaging.messages import post_message
 from portal.messaging.reading import mark_read
 from portal.messaging.rooms import set_participants
 from portal.models import LoginSession, PushSubscription, Room, User
-from portal.notify import push
+from portal.notify import push, push_subscriptions
 from portal.notify.push_subscriptions import endpoint_allowed
 from tests.push_receiver import PushService, verify_vapid
 
@@ -291,9 +291,32 @@ def test_posting_schedules_the_job_only_when_someone_subscribed(app, people, roo
 
     post(app, room, people["staff"].id, "Nobody subscribed")
     assert scheduled_pushes() == []
-    add(app, people["client"].id, service.browser())
+    add(app, people["client"].id, service.browser())  # as another process would
+    post(app, room, people["staff"].id, "This process still believes nobody did")
+    assert scheduled_pushes() == []
+    push_subscriptions.forget_anyone()  # what ANYONE_SUBSCRIBED_SECONDS later brings
     message_id = post(app, room, people["staff"].id, "Now someone did")
     assert scheduled_pushes() == [(message_id,)]
+
+
+def test_whether_anyone_subscribed_is_asked_again_after_a_while(app, people, service):
+    now = [1000.0]
+    with app.app_context():
+        assert push_subscriptions.anyone_subscribed(clock=lambda: now[0]) is False
+    add(app, people["client"].id, service.browser())
+    with app.app_context():
+        assert push_subscriptions.anyone_subscribed(clock=lambda: now[0]) is False
+        now[0] += push_subscriptions.ANYONE_SUBSCRIBED_SECONDS
+        assert push_subscriptions.anyone_subscribed(clock=lambda: now[0]) is True
+
+
+def test_a_subscription_made_here_counts_at_once(app, people, service):
+    client = logged_in(app, "client@example.test")
+    with app.app_context():
+        assert push_subscriptions.anyone_subscribed() is False
+    assert subscribe(app, client, service.browser().to_json()).status_code < 300
+    with app.app_context():
+        assert push_subscriptions.anyone_subscribed() is True
 
 
 def test_endpoint_host_rules(app):
