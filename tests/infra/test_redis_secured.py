@@ -116,6 +116,10 @@ def test_app_works_on_a_password_protected_and_tls_redis(
             stream.close()
 
         queued = redis_lib.Redis.from_url(secured_redis)
+        # Queued after the send's commit, off the request: a busy box may take a moment.
+        deadline = time.monotonic() + 15
+        while not queued.keys("rq:*") and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert queued.keys("rq:*"), "the client email job was not queued on the secured Redis"
 
         statuses = [_failed_login(node.url) for _ in range(3)]
