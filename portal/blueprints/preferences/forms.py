@@ -11,6 +11,13 @@ def _known_zone(_form, field):
         raise ValidationError("Choose a time zone from the list.")
 
 
+FREQUENCIES = [
+    ("reminders", "As they come (a reminder about unread messages)"),
+    ("daily", "A daily recap"),
+    ("weekly", "A weekly recap, on Mondays"),
+]
+
+
 def _known_frequency(form, field):
     # Left out of the form (a client's page, an older page): the saved choice stays.
     if field.data and field.data not in {value for value, _label in field.choices}:
@@ -25,14 +32,7 @@ class NotificationSettingsForm(FlaskForm):
     )
     # Internal users only (the page shows them only to them; clients' posts are ignored).
     frequency = RadioField(
-        "How often",
-        choices=[
-            ("reminders", "As they come (a reminder about unread messages)"),
-            ("daily", "A daily recap"),
-            ("weekly", "A weekly recap, on Mondays"),
-        ],
-        validate_choice=False,
-        validators=[_known_frequency],
+        "How often", choices=FREQUENCIES, validate_choice=False, validators=[_known_frequency]
     )
     mentions_only_room_ids = SelectMultipleField(
         "Only when I'm mentioned", coerce=coerce_id, validate_choice=False

@@ -22,20 +22,20 @@ class EditUserForm(FlaskForm):
     active = BooleanField("Active")
 
 
+LOGIN_LINKS = [
+    ("everyone", "Everyone may log in with an emailed link"),
+    ("staff", "Only internal users (clients use their password)"),
+    ("off", "Nobody: passwords only"),
+]
+
+
 class PortalForm(FlaskForm):
     """Settings → Client portal: the firm's name and accent colour (checked by the verb)."""
 
     portal_name = StringField("Firm name", validators=[Length(max=200)])
     accent_colour = StringField("Accent colour", validators=[Length(max=20)])
     sidebar_colour = StringField("Sidebar colour", validators=[Length(max=20)])
-    login_links = RadioField(
-        "Login links",
-        choices=[
-            ("everyone", "Everyone may log in with an emailed link"),
-            ("staff", "Only internal users (clients use their password)"),
-            ("off", "Nobody: passwords only"),
-        ],
-        validate_choice=False,  # checked by the settings verb, with its message
-    )
+    # Checked by the settings verb, with its message.
+    login_links = RadioField("Login links", choices=LOGIN_LINKS, validate_choice=False)
     logo = FileField("Logo")
     remove_logo = BooleanField("Remove the logo")
