@@ -32,6 +32,7 @@ from portal.notify import held_replies
 from portal.notify.authentication import confirm_sender
 from portal.notify.replies import (
     DIGEST,
+    ExpiredReplyToken,
     ReplyTokenError,
     read_token,
     redacted,
@@ -76,10 +77,12 @@ class Refused(Exception):
     """A reply that must not be posted, with the reason the bounce gives; `words` and
     `advice` are what the answer email tells the person, `room_ids` the rooms it links."""
 
-    def __init__(self, reason, words=None, advice=None, room_ids=()):
+    def __init__(self, reason, words=None, advice=None, room_ids=(), user_id=None):
         super().__init__(reason)
         words = words or (reason if reason.endswith((".", "!", "?")) else f"{reason}.")
         self.words, self.advice, self.room_ids = words, advice, list(room_ids)
+        # Whose reply it is when the address says so though it can't be used (expired).
+        self.user_id = user_id
 
 
 class Unparseable(Refused):
@@ -177,7 +180,8 @@ def _receive_one(raw, message, envelope_from, address, trusted_mta):
         return _post_once(raw, message, user, room)
     except Refused as exc:
         db.session.rollback()
-        user = db.session.get(User, token[0]) if token is not None else None
+        user_id = token[0] if token is not None else exc.user_id
+        user = db.session.get(User, user_id) if user_id is not None else None
         _audit_refusal(envelope_from or message.get("From"), exc, user)
         if user is not None and _may_answer(user, message, envelope_from):
             key = _email_key(raw, message, f"{user.id}:{address}")
@@ -208,6 +212,19 @@ def _audit_refusal(sender, refusal, user):
 def _read(address):
     try:
         return read_token(token_from_address(address))
+    except ExpiredReplyToken as exc:
+        days = current_app.config["REPLY_TOKEN_MAX_AGE_SECONDS"] // 86400
+        raise Refused(
+            str(exc),
+            words=f"the address you replied to has expired (reply addresses work for {days} days).",
+            advice=(
+                "Answer in the portal instead."
+                if exc.room_id == DIGEST
+                else "Answer in the conversation itself:"
+            ),
+            room_ids=[] if exc.room_id == DIGEST else [exc.room_id],
+            user_id=exc.user_id,
+        ) from exc
     except ReplyTokenError as exc:
         raise Refused(str(exc)) from exc
 

@@ -29,6 +29,15 @@ class ReplyTokenError(ValueError):
     """A reply address that is forged, expired or no longer valid, with the reason."""
 
 
+class ExpiredReplyToken(ReplyTokenError):
+    """A reply address we made that has expired: whose it was (user id, room id) is known,
+    so the person can be told their reply was not posted."""
+
+    def __init__(self, user_id, room_id):
+        super().__init__("the reply address has expired")
+        self.user_id, self.room_id = user_id, room_id
+
+
 def reply_domain():
     """`REPLY_DOMAIN`, else the host of `PORTAL_BASE_URL`."""
     config = current_app.config
@@ -117,10 +126,21 @@ def read_token(token):
     try:
         value, issued_at = _signer().unsign(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as exc:
-        raise ReplyTokenError("the reply address has expired") from exc
+        ids = _ids(exc.payload.decode() if exc.payload else "")
+        if ids is None:
+            raise ReplyTokenError("the reply address is not valid") from exc
+        raise ExpiredReplyToken(ids[0], ids[1]) from exc
     except BadSignature as exc:
         raise ReplyTokenError("the reply address is not valid") from exc
-    ids = value.decode().split("-")
-    if len(ids) != 3 or not all(i.isalnum() for i in ids):
+    ids = _ids(value.decode())
+    if ids is None:
         raise ReplyTokenError("the reply address is not valid")
-    return (*(int(i, 36) for i in ids), issued_at)
+    return (*ids, issued_at)
+
+
+def _ids(value):
+    """(user id, room id, third id) from a token's signed value, or None."""
+    parts = value.split("-")
+    if len(parts) != 3 or not all(i.isalnum() and i.isascii() for i in parts):
+        return None
+    return tuple(int(i, 36) for i in parts)

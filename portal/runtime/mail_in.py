@@ -17,7 +17,13 @@ from aiosmtpd.smtp import SMTP
 from portal.extensions import db
 from portal.notify import inbound
 from portal.notify.authentication import trusted_peer
-from portal.notify.replies import ReplyTokenError, read_token, redacted, token_from_address
+from portal.notify.replies import (
+    ExpiredReplyToken,
+    ReplyTokenError,
+    read_token,
+    redacted,
+    token_from_address,
+)
 
 log = logging.getLogger("portal.mail_in")
 MAX_RECIPIENTS = 10
@@ -39,6 +45,8 @@ class ReplyHandler:
                 return "550 5.1.1 No such mailbox: only reply addresses are accepted here"
             try:
                 read_token(token)
+            except ExpiredReplyToken:
+                pass  # taken: its person is told by email that it was not posted
             except ReplyTokenError as exc:
                 log.warning("mail-in: refused <%s>: %s", redacted(address), exc)
                 return f"550 5.1.1 This reply address can't be used: {exc}"

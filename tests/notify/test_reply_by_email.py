@@ -15,6 +15,7 @@ from portal.models.base import utcnow
 from portal.notify import inbound
 from portal.notify.client_emails import notify_client
 from portal.notify.replies import reply_address
+from tests.conftest import Outbox
 from tests.notify_helpers import after_delay, post, room_with, user
 from tests.reply_helpers import reply
 
@@ -185,11 +186,25 @@ def test_rotating_the_secret_key_or_forging_a_token_refuses_the_reply(
     assert (outcome.status, outcome.reason) == (inbound.REFUSED, "the reply address is not valid")
 
 
-def test_an_expired_token_is_refused(people, room, app, monkeypatch):
+def test_an_expired_token_posts_nothing_and_its_person_is_told(people, room, app, monkeypatch):
+    from jobs.notifications import answer_reply
+    from portal.infra.queues import get_queue
+    from portal.notify.reply_answers import JOB
+
     address = reply_address(people["client"].id, room.id)
     monkeypatch.setitem(app.config, "REPLY_TOKEN_MAX_AGE_SECONDS", -1)
     [outcome] = receive(reply(address))
-    assert (outcome.status, outcome.reason) == (inbound.REFUSED, "the reply address has expired")
+    assert (outcome.status, outcome.reason) == (inbound.ANSWERED, "the reply address has expired")
+    [job] = [job for job in get_queue().jobs if job.func_name == JOB]
+    answer_reply(*job.args, **job.kwargs)
+    [answer] = Outbox(app.config["MAIL_OUTBOX_DIR"]).messages("client@example.test")
+    text = answer.get_body(("plain",)).get_content()
+    assert "the address you replied to has expired" in text
+    assert f"/portal/rooms/{room.id}" in text
+    # Somebody else writing to it is refused, and nobody is emailed for them.
+    mallory = "mallory@example.test"
+    [outcome] = receive(reply(address, sender=mallory), sender=mallory)
+    assert outcome.status == inbound.REFUSED
 
 
 def test_reminders_about_several_rooms_carry_no_reply_to(people, room):
