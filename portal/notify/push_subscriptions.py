@@ -145,37 +145,32 @@ def forget(subscription_id):
     db.session.commit()
 
 
+#: (what the User-Agent contains, the name shown), first match wins: Edge and Opera say
+#: "Chrome" too, Chrome says "Safari", Android says "Linux".
+BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _first(agent, names, otherwise):
+    return next((name for token, name in names if token in agent), otherwise)
+
+
 def device_name(user_agent):
     """ "Firefox on Android": enough to tell a person's devices apart in the list."""
     agent = user_agent or ""
-    browser = next(
-        (
-            name
-            for token, name in (
-                ("Edg/", "Edge"),
-                ("OPR/", "Opera"),
-                ("SamsungBrowser", "Samsung Internet"),
-                ("Firefox/", "Firefox"),
-                ("Chrome/", "Chrome"),
-                ("Safari/", "Safari"),
-            )
-            if token in agent
-        ),
-        "A browser",
-    )
-    system = next(
-        (
-            name
-            for token, name in (
-                ("Android", "Android"),
-                ("iPhone", "iPhone"),
-                ("iPad", "iPad"),
-                ("Windows", "Windows"),
-                ("Mac OS X", "macOS"),
-                ("Linux", "Linux"),
-            )
-            if token in agent
-        ),
-        None,
-    )
+    browser, system = _first(agent, BROWSERS, "A browser"), _first(agent, SYSTEMS, None)
     return f"{browser} on {system}" if system else browser

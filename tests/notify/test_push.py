@@ -379,3 +379,23 @@ def test_nothing_is_pushed_to_a_browser_whose_login_ended(app, people, room, ser
     assert len(service.received) == 1
     page = logged_in(app, "client@example.test").get("/preferences/notifications")
     assert "No device gets push notifications." in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "agent,name",
+    [
+        (
+            "Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0",
+            "Firefox on Android",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/124.0 Safari/537.36 Edg/124.0",
+            "Edge on Windows",
+        ),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Safari/604.1", "Safari on iPhone"),
+        ("curl/8.0", "A browser"),
+        ("", "A browser"),
+    ],
+)
+def test_devices_are_named_by_browser_and_system(agent, name):
+    assert push_subscriptions.device_name(agent) == name
