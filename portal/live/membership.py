@@ -51,6 +51,8 @@ def _announce(session, rooms):
 def _publish(marks, state):
     """One marker per room on its channel; a failure is logged (the cache's time limit
     then bounds how long a hub may use what it read before)."""
+    if not current_app.config.get("LIVE_ANNOUNCE", True):
+        return  # `make run` seeding the demo before anything serves
     try:
         live = current_app.extensions["live"]
         pipe = live.redis.pipeline(transaction=False)

@@ -62,7 +62,9 @@ def prepare_database():
     from portal import create_app
     from portal.runtime.demo import DEMO_PASSWORD, seed_demo
 
-    app = create_app()
+    # Nothing serves yet (the embedded Redis starts with the processes): no live events to
+    # announce while the demo is seeded.
+    app = create_app({"LIVE_ANNOUNCE": False})
     with app.app_context():
         upgrade()
         people = seed_demo(only_if_empty=True)
