@@ -49,22 +49,33 @@ def held_reply(token):
     if held is None:
         return _private(render_template("inbound/held_invalid.html"), 404)
     room = db.session.get(Room, held.room_id)
-    room_url = f"{side_of(db.session.get(User, held.user_id)).prefix}/rooms/{room.id}"
-    done = {"room": room, "room_url": room_url}
     if held.posted_at is not None:
-        return _private(render_template("inbound/held_posted.html", already=True, **done), 200)
-    text = excerpt(reply_text(inbound.parse(held.raw)), 600)
+        return _posted(held, room, already=True)
     if request.method == "GET":
+        text = excerpt(reply_text(inbound.parse(held.raw)), 600)
         page = render_template("inbound/held_reply.html", held=held, room=room, text=text)
         return _private(page, 200)
+    return _post_held(held, room)
+
+
+def _post_held(held, room):
+    """The "Post my reply" button: post it, or say why it can no longer be posted."""
     try:
         outcome = inbound.post_held(held)
     except inbound.Refused as exc:
         db.session.rollback()
         page = render_template("inbound/held_refused.html", room=room, reason=str(exc))
         return _private(page, 409)
-    already = outcome.status != inbound.POSTED
-    return _private(render_template("inbound/held_posted.html", already=already, **done), 200)
+    return _posted(held, room, already=outcome.status != inbound.POSTED)
+
+
+def _posted(held, room, already):
+    """The page after posting (or finding it posted before): a link to the room."""
+    room_url = f"{side_of(db.session.get(User, held.user_id)).prefix}/rooms/{room.id}"
+    page = render_template(
+        "inbound/held_posted.html", already=already, room=room, room_url=room_url
+    )
+    return _private(page, 200)
 
 
 def _private(page, status):

@@ -25,22 +25,27 @@ def notifications():
         flash("Notification settings saved.", "success")
         return redirect(url_for(".notifications"))
     if request.method == "GET":
-        form.email_notifications.data = current_user.email_notifications
-        form.time_zone.data = current_user.time_zone or "UTC"
-        form.frequency.data = current_user.recap or AS_THEY_COME
-    layout = side_of(current_user).layout
-    page = render_template(
+        _fill(form, current_user)
+    return _page(form, current_user), 400 if form.errors else 200
+
+
+def _fill(form, user):
+    """The form as the user last saved it."""
+    form.email_notifications.data = user.email_notifications
+    form.time_zone.data = user.time_zone or "UTC"
+    form.frequency.data = user.recap or AS_THEY_COME
+
+
+def _page(form, user):
+    return render_template(
         "preferences/notifications.html",
         form=form,
-        rooms=room_mutes(current_user),
-        devices=subscriptions_of(current_user.id),
-        layout=layout,
+        rooms=room_mutes(user),
+        devices=subscriptions_of(user.id),
+        layout=side_of(user).layout,
     )
-    return page, 400 if form.errors else 200
 
 
-# The token is the credential (and RFC 8058 one-click POSTs come from mail providers
-# without a CSRF token), so this view is exempt from CSRF.
 def save_notification_form(user, form):
     """The form's choices; a field left out of the post (an older page) keeps its value."""
     sent = request.form
@@ -55,6 +60,8 @@ def save_notification_form(user, form):
     )
 
 
+# The token is the credential (and RFC 8058 one-click POSTs come from mail providers
+# without a CSRF token), so this view is exempt from CSRF.
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token):

@@ -88,29 +88,29 @@ def service_worker():
 @bp.get("/manifest.webmanifest")
 def manifest():
     """The web app manifest: the portal installs to a phone's home screen."""
-    names = brand()
-    response = jsonify(
-        name=names["portal_name"],
-        short_name=names["portal_name"][:12],
-        start_url=url_for("auth.index"),
-        scope="/",
-        display="standalone",
-        background_color="#ffffff",
-        theme_color=names["portal_accent"],
-        icons=[
-            {"src": url_for(".icon", size=size), "sizes": f"{size}x{size}", "type": "image/png"}
-            for size in ICON_SIZES
-        ]
-        + [
-            {
-                "src": url_for("static", filename="favicon.svg"),
-                "sizes": "any",
-                "type": "image/svg+xml",
-            }
-        ],
-    )
+    response = jsonify(_manifest(brand()))
     response.content_type = "application/manifest+json"
     return response
+
+
+def _manifest(names):
+    """The manifest's fields: the firm's name and colour, the icons at every size."""
+    icons = [
+        {"src": url_for(".icon", size=size), "sizes": f"{size}x{size}", "type": "image/png"}
+        for size in ICON_SIZES
+    ]
+    svg = url_for("static", filename="favicon.svg")
+    icons.append({"src": svg, "sizes": "any", "type": "image/svg+xml"})
+    return {
+        "name": names["portal_name"],
+        "short_name": names["portal_name"][:12],
+        "start_url": url_for("auth.index"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": names["portal_accent"],
+        "icons": icons,
+    }
 
 
 @bp.get("/icon-<int:size>.png")

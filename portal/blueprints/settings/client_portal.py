@@ -29,13 +29,18 @@ def client_portal():
         try:
             changed = _save(form)
         except settings.SettingError as exc:
-            field = next((f for f, name in FIELDS.items() if name == exc.name), "logo")
-            form[field].errors = [*form[field].errors, str(exc)]
+            _refused(form, exc)
         else:
             flash("Saved: clients see it now." if changed else "No changes.", "success")
             return redirect(url_for(".client_portal"))
     status = 422 if form.errors else 200
     return render_template("settings/client_portal.html", form=form), status
+
+
+def _refused(form, error):
+    """Show a refused value's message at its field (the logo's when it is about the logo)."""
+    field = next((f for f, name in FIELDS.items() if name == error.name), "logo")
+    form[field].errors = [*form[field].errors, str(error)]
 
 
 def _save(form):
